@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * A strict JSON validator in plain C (RFC 8259 plus UTF-8 checking). It is
+ * the slow path: simdjson parses, and only when simdjson refuses a document
+ * do we run this to name the first bad byte. It also splits a buffer of
+ * concatenated documents (exported pages, JSON Lines). Iterative, with an
+ * explicit stack bounded by MSX_JSON_MAX_DEPTH.
+ */
+#include "json/json.h"
+
+#include <string.h>
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Length of the valid UTF-8 sequence at s[i] (2..4), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned c = s[i];
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n - i <= need)
+        return 0;
+    if (s[i + 1] < lo || s[i + 1] > hi)
+        return 0;
+    for (size_t k = 2; k <= need; k++)
+        if ((s[i + k] & 0xC0) != 0x80)
+            return 0;
+    return need + 1;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* s[i] == '"'. Returns index past the closing quote, or sets *bad. */
+static size_t scan_string(const char *s, size_t n, size_t i, size_t *bad, const char **msg)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    i++;
+    while (i < n) {
+        unsigned c = u[i];
+        if (c == '"')
+            return i + 1;
+        if (c == '\\') {
+            if (i + 1 >= n)
+                break;
+            char e = s[i + 1];
+            if (e == 'u') {
+                for (size_t k = 2; k < 6; k++)
+                    if (i + k >= n || hexval(s[i + k]) < 0) {
+                        *bad = i;
+                        *msg = "invalid \\u escape in string";
+                        return 0;
+                    }
+                i += 6;
+                continue;
+            }
+            if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+                *bad = i;
+                *msg = "invalid escape in string";
+                return 0;
+            }
+            i += 2;
+            continue;
+        }
+        if (c < 0x20) {
+            *bad = i;
+            *msg = "control character in string";
+            return 0;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = utf8_seq(u, n, i);
+        if (!len) {
+            *bad = i;
+            *msg = "invalid utf-8";
+            return 0;
+        }
+        i += len;
+    }
+    *bad = n;
+    *msg = "unterminated string";
+    return 0;
+}
+
+static size_t scan_number(const char *s, size_t n, size_t i, size_t *bad, const char **msg)
+{
+    size_t start = i;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n || s[i] < '0' || s[i] > '9')
+        goto fail;
+    if (s[i] == '0')
+        i++;
+    else
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    if (i < n && s[i] == '.') {
+        i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            goto fail;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            goto fail;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    return i;
+fail:
+    *bad = i < n ? i : n;
+    (void)start;
+    *msg = "invalid number";
+    return 0;
+}
+
+int msx_json_skip_value(const char *s, size_t n, size_t start, size_t *end, size_t *offset,
+                        const char **msg)
+{
+    char stack[MSX_JSON_MAX_DEPTH];
+    size_t depth = 0;
+    size_t i = skip_ws(s, n, start);
+    size_t bad = 0;
+    /* state: expecting a value (possibly the first of a container) */
+    for (;;) {
+        /* ---- parse a value at i ---- */
+        i = skip_ws(s, n, i);
+        if (i >= n) {
+            *offset = n;
+            *msg = depth || i > start ? "unexpected end of input" : "empty input";
+            return 0;
+        }
+        char c = s[i];
+        if (c == '{' || c == '[') {
+            if (depth >= MSX_JSON_MAX_DEPTH) {
+                *offset = i;
+                *msg = "nesting too deep";
+                return 0;
+            }
+            stack[depth++] = c;
+            i = skip_ws(s, n, i + 1);
+            if (i < n && s[i] == (c == '{' ? '}' : ']')) {
+                depth--;
+                i++;
+                goto after_value;
+            }
+            if (c == '{')
+                goto object_key;
+            continue;
+        } else if (c == '"') {
+            i = scan_string(s, n, i, &bad, msg);
+            if (!i)
+                goto fail;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            i = scan_number(s, n, i, &bad, msg);
+            if (!i)
+                goto fail;
+        } else if (c == 't' || c == 'f' || c == 'n') {
+            const char *lit = c == 't' ? "true" : c == 'f' ? "false" : "null";
+            size_t ln = strlen(lit);
+            if (n - i < ln || memcmp(s + i, lit, ln) != 0) {
+                bad = i;
+                *msg = "invalid literal";
+                goto fail;
+            }
+            i += ln;
+        } else {
+            bad = i;
+            *msg = (unsigned char)c >= 0x80 ? "invalid utf-8 or unexpected byte" : "expected a value";
+            goto fail;
+        }
+    after_value:
+        if (depth == 0) {
+            *end = i;
+            return 1;
+        }
+        i = skip_ws(s, n, i);
+        if (i >= n) {
+            *offset = n;
+            *msg = "unexpected end of input";
+            return 0;
+        }
+        if (s[i] == ',') {
+            i++;
+            if (stack[depth - 1] == '{')
+                goto object_key;
+            continue;
+        }
+        if (s[i] == (stack[depth - 1] == '{' ? '}' : ']')) {
+            depth--;
+            i++;
+            goto after_value;
+        }
+        bad = i;
+        *msg = stack[depth - 1] == '{' ? "expected ',' or '}'" : "expected ',' or ']'";
+        goto fail;
+    object_key:
+        i = skip_ws(s, n, i);
+        if (i >= n) {
+            *offset = n;
+            *msg = "unexpected end of input";
+            return 0;
+        }
+        if (s[i] != '"') {
+            bad = i;
+            *msg = "expected a string key";
+            goto fail;
+        }
+        i = scan_string(s, n, i, &bad, msg);
+        if (!i)
+            goto fail;
+        i = skip_ws(s, n, i);
+        if (i >= n || s[i] != ':') {
+            bad = i < n ? i : n;
+            *msg = i < n ? "expected ':'" : "unexpected end of input";
+            goto fail;
+        }
+        i++;
+    }
+fail:
+    *offset = bad;
+    return 0;
+}
+
+int msx_json_check(const char *buf, size_t len, size_t *offset, const char **msg)
+{
+    size_t end;
+    if (!msx_json_skip_value(buf, len, 0, &end, offset, msg))
+        return 0;
+    end = skip_ws(buf, len, end);
+    if (end != len) {
+        *offset = end;
+        *msg = "unexpected content after the document";
+        return 0;
+    }
+    return 1;
+}

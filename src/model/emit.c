@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Writes a trace in the shape and bytes of `mlflow traces get`:
+ * json.dumps(trace.to_dict(), indent=2). TraceInfo goes through protobuf's
+ * MessageToDict in MLflow, so fields follow proto field *numbers* (the
+ * previews, 12 and 13, come after tags), unset or
+ * empty fields are left out, Timestamps are RFC 3339 and numbers inside an
+ * assessment value (a protobuf Value) are doubles. Spans follow
+ * Span.to_dict() of MLflow 3.x.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json/json_write.h"
+#include "model/model.h"
+#include "util/ids.h"
+#include "util/timefmt.h"
+
+static void key_str(struct msx_jw *w, const char *k, ms_str s)
+{
+    msx_jw_keyz(w, k);
+    msx_jw_str(w, s.ptr ? s.ptr : "", s.len);
+}
+
+/* Optional string: MessageToDict drops empty strings. */
+static void opt_str(struct msx_jw *w, const char *k, ms_str s)
+{
+    if (s.ptr && s.len)
+        key_str(w, k, s);
+}
+
+static void time_ns(struct msx_jw *w, const char *k, int64_t ns)
+{
+    msx_jw_keyz(w, k);
+    struct msx_buf tmp;
+    msx_buf_init(&tmp, 64);
+    msx_rfc3339_format_ns(&tmp, ns);
+    msx_jw_str(w, tmp.ptr ? tmp.ptr : "", tmp.len);
+    msx_buf_release(&tmp);
+}
+
+static void kv_obj(struct msx_jw *w, const ms_kv *kv, size_t n)
+{
+    msx_jw_obj_begin(w);
+    for (size_t i = 0; i < n; i++)
+        key_str(w, kv[i].key.ptr, kv[i].value);
+    msx_jw_obj_end(w);
+}
+
+/* A protobuf Value: every number is a double. */
+static void proto_value(struct msx_jw *w, msx_json v)
+{
+    double d;
+    switch (msx_json_type(v)) {
+    case MSX_JSON_INT:
+    case MSX_JSON_UINT:
+        msx_json_double(v, &d);
+        msx_jw_double(w, d);
+        return;
+    case MSX_JSON_ARRAY:
+    case MSX_JSON_OBJECT: {
+        bool obj = msx_json_type(v) == MSX_JSON_OBJECT;
+        obj ? msx_jw_obj_begin(w) : msx_jw_arr_begin(w);
+        struct msx_json_iter it = msx_json_iter_init(v);
+        ms_str k;
+        msx_json e;
+        while (msx_json_next(&it, &k, &e)) {
+            if (obj)
+                msx_jw_key(w, k.ptr, k.len);
+            proto_value(w, e);
+        }
+        obj ? msx_jw_obj_end(w) : msx_jw_arr_end(w);
+        return;
+    }
+    default:
+        msx_jw_value(w, v);
+    }
+}
+
+/* Re-emits stored compact JSON text; false if it does not parse. */
+static bool json_text(struct msx_jw *w, msx_json_parser *p, ms_str text, bool as_proto)
+{
+    msx_json root;
+    if (!text.ptr || msx_json_parse(p, text.ptr, text.len, false, &root, NULL) != MS_OK)
+        return false;
+    if (as_proto)
+        proto_value(w, root);
+    else
+        msx_jw_value(w, root);
+    return true;
+}
+
+static void attrs_obj(struct msx_jw *w, msx_json_parser *p, const ms_attr *a, size_t n)
+{
+    msx_jw_obj_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        msx_jw_key(w, a[i].key.ptr, a[i].key.len);
+        if (a[i].kind == MS_VAL_STRING || !json_text(w, p, a[i].value, false))
+            msx_jw_str(w, a[i].value.ptr ? a[i].value.ptr : "", a[i].value.len);
+    }
+    msx_jw_obj_end(w);
+}
+
+static void assessment(struct msx_jw *w, msx_json_parser *p, const ms_assessment *a)
+{
+    msx_jw_obj_begin(w);
+    opt_str(w, "assessment_id", a->assessment_id);
+    opt_str(w, "assessment_name", a->name);
+    opt_str(w, "trace_id", a->trace_id);
+    opt_str(w, "span_id", a->span_id);
+    if (a->source_type.ptr || a->source_id.ptr) {
+        msx_jw_keyz(w, "source");
+        msx_jw_obj_begin(w);
+        opt_str(w, "source_type", a->source_type);
+        opt_str(w, "source_id", a->source_id);
+        msx_jw_obj_end(w);
+    }
+    if (a->has_create_time)
+        time_ns(w, "create_time", a->create_time_ns);
+    if (a->has_last_update_time)
+        time_ns(w, "last_update_time", a->last_update_time_ns);
+    msx_jw_keyz(w, a->is_expectation ? "expectation" : "feedback");
+    msx_jw_obj_begin(w);
+    if (a->value_json.ptr) {
+        msx_jw_keyz(w, "value");
+        if (!json_text(w, p, a->value_json, true))
+            msx_jw_null(w);
+    }
+    if (a->serialized_json.ptr) {
+        msx_jw_keyz(w, "serialized_value");
+        if (!json_text(w, p, a->serialized_json, false))
+            msx_jw_null(w);
+    }
+    if (a->has_error) {
+        msx_jw_keyz(w, "error");
+        msx_jw_obj_begin(w);
+        opt_str(w, "error_code", a->error_code);
+        opt_str(w, "error_message", a->error_message);
+        opt_str(w, "stack_trace", a->error_stack_trace);
+        msx_jw_obj_end(w);
+    }
+    msx_jw_obj_end(w);
+    opt_str(w, "rationale", a->rationale);
+    if (a->n_metadata) {
+        msx_jw_keyz(w, "metadata");
+        kv_obj(w, a->metadata, a->n_metadata);
+    }
+    opt_str(w, "overrides", a->overrides);
+    if (a->has_valid) {
+        msx_jw_keyz(w, "valid");
+        msx_jw_bool(w, a->valid);
+    }
+    msx_jw_obj_end(w);
+}
+
+static void info(struct msx_jw *w, msx_json_parser *p, const ms_trace_info *t)
+{
+    msx_jw_obj_begin(w);
+    key_str(w, "trace_id", t->trace_id);
+    opt_str(w, "client_request_id", t->client_request_id);
+    msx_jw_keyz(w, "trace_location");
+    if (t->location_json.ptr && json_text(w, p, t->location_json, false))
+        ;
+    else {
+        msx_jw_obj_begin(w);
+        opt_str(w, "type", t->location_type);
+        msx_jw_keyz(w, "mlflow_experiment");
+        msx_jw_obj_begin(w);
+        opt_str(w, "experiment_id", t->experiment_id);
+        msx_jw_obj_end(w);
+        msx_jw_obj_end(w);
+    }
+    time_ns(w, "request_time", t->request_time_ms * 1000000);
+    if (t->state != MS_STATE_UNSPECIFIED) {
+        msx_jw_keyz(w, "state");
+        msx_jw_strz(w, ms_trace_state_name(t->state));
+    }
+    if (t->n_metadata) {
+        msx_jw_keyz(w, "trace_metadata");
+        kv_obj(w, t->metadata, t->n_metadata);
+    }
+    if (t->n_assessments) {
+        msx_jw_keyz(w, "assessments");
+        msx_jw_arr_begin(w);
+        for (size_t i = 0; i < t->n_assessments; i++)
+            assessment(w, p, &t->assessments[i]);
+        msx_jw_arr_end(w);
+    }
+    if (t->n_tags) {
+        msx_jw_keyz(w, "tags");
+        kv_obj(w, t->tags, t->n_tags);
+    }
+    /* proto field numbers 12 and 13: after tags */
+    opt_str(w, "request_preview", t->request_preview);
+    opt_str(w, "response_preview", t->response_preview);
+    if (t->has_execution_duration) {
+        msx_jw_keyz(w, "execution_duration_ms");
+        msx_jw_int(w, t->execution_duration_ms);
+    }
+    msx_jw_obj_end(w);
+}
+
+static const char *status_name(ms_status_code c)
+{
+    switch (c) {
+    case MS_STATUS_OK: return "STATUS_CODE_OK";
+    case MS_STATUS_ERROR: return "STATUS_CODE_ERROR";
+    default: return "STATUS_CODE_UNSET";
+    }
+}
+
+static void b64_id(struct msx_jw *w, const char *hex, size_t nbytes)
+{
+    char b64[48];
+    if (msx_hex_to_base64(hex, nbytes, b64))
+        msx_jw_strz(w, b64);
+    else
+        msx_jw_null(w);
+}
+
+static void span(struct msx_jw *w, msx_json_parser *p, const ms_span *s)
+{
+    msx_jw_obj_begin(w);
+    msx_jw_keyz(w, "trace_id");
+    b64_id(w, s->trace_id, 16);
+    msx_jw_keyz(w, "span_id");
+    b64_id(w, s->span_id, 8);
+    msx_jw_keyz(w, "parent_span_id");
+    if (s->parent_id[0])
+        b64_id(w, s->parent_id, 8);
+    else
+        msx_jw_null(w);
+    key_str(w, "name", s->name);
+    msx_jw_keyz(w, "start_time_unix_nano");
+    msx_jw_int(w, s->start_ns);
+    msx_jw_keyz(w, "end_time_unix_nano");
+    if (s->has_end)
+        msx_jw_int(w, s->end_ns);
+    else
+        msx_jw_null(w);
+    msx_jw_keyz(w, "events");
+    msx_jw_arr_begin(w);
+    for (size_t i = 0; i < s->n_events; i++) {
+        const ms_event *e = &s->events[i];
+        msx_jw_obj_begin(w);
+        key_str(w, "name", e->name);
+        msx_jw_keyz(w, "time_unix_nano");
+        msx_jw_int(w, e->time_unix_nano);
+        msx_jw_keyz(w, "attributes");
+        attrs_obj(w, p, e->attrs, e->n_attrs);
+        msx_jw_obj_end(w);
+    }
+    msx_jw_arr_end(w);
+    msx_jw_keyz(w, "status");
+    msx_jw_obj_begin(w);
+    msx_jw_keyz(w, "code");
+    msx_jw_strz(w, status_name(s->status));
+    key_str(w, "message", s->status_message);
+    msx_jw_obj_end(w);
+    msx_jw_keyz(w, "attributes");
+    attrs_obj(w, p, s->attrs, s->n_attrs);
+    msx_jw_keyz(w, "links");
+    if (!s->links_json.ptr || !json_text(w, p, s->links_json, false)) {
+        msx_jw_arr_begin(w);
+        msx_jw_arr_end(w);
+    }
+    msx_jw_obj_end(w);
+}
+
+ms_code ms_trace_to_json(const ms_trace *t, char **out, size_t *len, struct ms_error *err)
+{
+    struct msx_buf b;
+    struct msx_jw w;
+    msx_json_parser *p = msx_json_parser_new();
+    if (!p)
+        goto nomem;
+    msx_buf_init(&b, MSX_CAP_OUTPUT);
+    msx_jw_init(&w, &b, MSX_JW_PYTHON);
+    msx_jw_obj_begin(&w);
+    msx_jw_keyz(&w, "info");
+    info(&w, p, &t->info);
+    msx_jw_keyz(&w, "data");
+    msx_jw_obj_begin(&w);
+    msx_jw_keyz(&w, "spans");
+    msx_jw_arr_begin(&w);
+    for (size_t i = 0; i < t->n_spans; i++)
+        span(&w, p, &t->spans[i]);
+    msx_jw_arr_end(&w);
+    msx_jw_obj_end(&w);
+    msx_jw_obj_end(&w);
+    msx_buf_addc(&b, '\n');
+    msx_json_parser_free(p);
+    ms_code rc = msx_buf_status(&b);
+    if (rc != MS_OK) {
+        msx_buf_release(&b);
+        if (err) {
+            err->code = rc;
+            err->offset = -1;
+            snprintf(err->msg, sizeof err->msg, "%s", ms_strerror(rc));
+        }
+        return rc;
+    }
+    *out = msx_buf_take(&b, len);
+    return MS_OK;
+nomem:
+    if (err) {
+        err->code = MS_E_NOMEM;
+        err->offset = -1;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
+    return MS_E_NOMEM;
+}
