@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The integration suite: the real MLflow is the oracle. For every trace in
+# the fixture exports, `mlsession traces get` must answer as `mlflow traces get`
+# does on the store the export came from.
+#
+# Without the oracle (package index unreachable) the suite is skipped, loudly,
+# unless CI=true, where a missing oracle is a failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+if ! venv=$(tools/oracle.sh); then
+    if [ "${CI:-}" = true ]; then
+        echo "integration: FAILED: the MLflow oracle could not be installed (CI=true)"
+        echo "0 1 0" >> "${MS_TALLY:-/dev/null}"
+        exit 1
+    fi
+    echo "************************************************************"
+    echo "integration: SKIPPED: the MLflow oracle could not be installed"
+    echo "(package index unreachable?); unit and golden suites still ran"
+    echo "************************************************************"
+    echo "0 0 1" >> "${MS_TALLY:-/dev/null}"
+    exit 0
+fi
+exec "$venv/python" tests/integration/compare_get.py --mlsession "$PWD/$BUILD/mlsession" \
+    --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-}
