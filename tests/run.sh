@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Runs every test suite and ends with one line: "N passed, N failed[, N skipped]".
 # Each suite prints its results and appends "passed failed skipped" to a
-# tally file. Suites: unit golden replay valgrind integration (MS_SUITES picks).
+# tally file. Suites: lint unit golden replay valgrind integration (MS_SUITES picks).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
 export LC_ALL=C TZ=UTC NO_COLOR=1
-suites=${MS_SUITES:-unit golden replay valgrind integration}
+suites=${MS_SUITES:-lint unit golden replay valgrind integration}
 tally=$(mktemp)
 trap 'rm -f "$tally"' EXIT
 export MS_TALLY=$tally
@@ -15,6 +15,7 @@ export MS_TALLY=$tally
 for s in $suites; do
     echo "== suite: $s"
     case $s in
+        lint) tests/lint.sh ;;
         unit) tests/unit/run.sh ;;
         golden) tests/cli/run.sh ;;
         replay) fuzz/replay.sh ;;
