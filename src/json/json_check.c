@@ -8,6 +8,9 @@
  */
 #include "json/json.h"
 
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 static size_t skip_ws(const char *s, size_t n, size_t i)
@@ -60,6 +63,19 @@ static int hexval(char c)
     return -1;
 }
 
+/* The code unit of a \uXXXX escape at s[i], or -1. */
+static long read_u4(const char *s, size_t n, size_t i)
+{
+    long v = 0;
+    for (size_t k = 2; k < 6; k++) {
+        int h = i + k < n ? hexval(s[i + k]) : -1;
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
 /* s[i] == '"'. Returns index past the closing quote, or sets *bad. */
 static size_t scan_string(const char *s, size_t n, size_t i, size_t *bad, const char **msg)
 {
@@ -74,12 +90,27 @@ static size_t scan_string(const char *s, size_t n, size_t i, size_t *bad, const 
                 break;
             char e = s[i + 1];
             if (e == 'u') {
-                for (size_t k = 2; k < 6; k++)
-                    if (i + k >= n || hexval(s[i + k]) < 0) {
+                long cp = read_u4(s, n, i);
+                if (cp < 0) {
+                    *bad = i;
+                    *msg = "invalid \\u escape in string";
+                    return 0;
+                }
+                if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    *bad = i;
+                    *msg = "lone low surrogate in string";
+                    return 0;
+                }
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    /* a high surrogate must be followed by a low one */
+                    long lo = i + 7 < n && s[i + 6] == '\\' && s[i + 7] == 'u' ? read_u4(s, n, i + 6) : -1;
+                    if (lo < 0xDC00 || lo > 0xDFFF) {
                         *bad = i;
-                        *msg = "invalid \\u escape in string";
+                        *msg = "lone high surrogate in string";
                         return 0;
                     }
+                    i += 6;
+                }
                 i += 6;
                 continue;
             }
@@ -113,6 +144,31 @@ static size_t scan_string(const char *s, size_t n, size_t i, size_t *bad, const 
     return 0;
 }
 
+/* simdjson's rule: an integer literal must fit int64 (or uint64 when not
+ * negative); any other number must be a finite double. */
+static bool number_in_range(const char *s, size_t n)
+{
+    bool is_int = !memchr(s, '.', n) && !memchr(s, 'e', n) && !memchr(s, 'E', n);
+    if (is_int) {
+        bool neg = s[0] == '-';
+        const char *d = s + neg;
+        size_t nd = n - neg;
+        const char *limit = neg ? "9223372036854775808" : "18446744073709551615";
+        size_t nl = strlen(limit);
+        return nd < nl || (nd == nl && memcmp(d, limit, nl) <= 0);
+    }
+    char small[128];
+    char *buf = n < sizeof small ? small : malloc(n + 1);
+    if (!buf)
+        return true; /* cannot tell; simdjson decides */
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    double v = strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
+    return isfinite(v);
+}
+
 static size_t scan_number(const char *s, size_t n, size_t i, size_t *bad, const char **msg)
 {
     size_t start = i;
@@ -141,10 +197,14 @@ static size_t scan_number(const char *s, size_t n, size_t i, size_t *bad, const 
         while (i < n && s[i] >= '0' && s[i] <= '9')
             i++;
     }
+    if (!number_in_range(s + start, i - start)) {
+        *bad = start;
+        *msg = "number out of range";
+        return 0;
+    }
     return i;
 fail:
     *bad = i < n ? i : n;
-    (void)start;
     *msg = "invalid number";
     return 0;
 }
@@ -162,16 +222,17 @@ int msx_json_skip_value(const char *s, size_t n, size_t start, size_t *end, size
         i = skip_ws(s, n, i);
         if (i >= n) {
             *offset = n;
-            *msg = depth || i > start ? "unexpected end of input" : "empty input";
+            *msg = depth ? "unexpected end of input" : "empty input";
             return 0;
         }
         char c = s[i];
+        if (depth >= MSX_JSON_MAX_DEPTH) {
+            /* simdjson counts the value itself as a level */
+            *offset = i;
+            *msg = "nesting too deep";
+            return 0;
+        }
         if (c == '{' || c == '[') {
-            if (depth >= MSX_JSON_MAX_DEPTH) {
-                *offset = i;
-                *msg = "nesting too deep";
-                return 0;
-            }
             stack[depth++] = c;
             i = skip_ws(s, n, i + 1);
             if (i < n && s[i] == (c == '{' ? '}' : ']')) {
@@ -201,7 +262,10 @@ int msx_json_skip_value(const char *s, size_t n, size_t start, size_t *end, size
             i += ln;
         } else {
             bad = i;
-            *msg = (unsigned char)c >= 0x80 ? "invalid utf-8 or unexpected byte" : "expected a value";
+            if (n - i >= 3 && memcmp(s + i, "\xEF\xBB\xBF", 3) == 0)
+                *msg = "unexpected byte order mark";
+            else
+                *msg = (unsigned char)c >= 0x80 ? "unexpected byte" : "expected a value";
             goto fail;
         }
     after_value:

@@ -56,8 +56,11 @@ extern "C" ms_code msx_json_parse(msx_json_parser *p, const char *buf, size_t le
         // simdjson says what, not where: our C validator finds the byte.
         size_t off = 0;
         const char *msg = nullptr;
-        if (msx_json_check(buf, len, &off, &msg))
-            set_err(err, MS_E_PARSE, -1, simdjson::error_message(r.error()));
+        if (msx_json_check(buf, len, &off, &msg)) {
+            char m[200];
+            std::snprintf(m, sizeof m, "invalid json: %s", simdjson::error_message(r.error()));
+            set_err(err, MS_E_PARSE, -1, m);
+        }
         else
             set_err(err, MS_E_PARSE, static_cast<int64_t>(off), msg);
         return MS_E_PARSE;
