@@ -94,7 +94,10 @@ static ms_code add_trace(ms_trace_set *set, struct msi_decoder *d, msx_json v)
     if (rc != MS_OK) {
         if (d->err) {
             char tmp[sizeof d->err->msg];
-            snprintf(tmp, sizeof tmp, "trace %zu: %.200s", set->n + 1, d->err->msg);
+            if (t->info.trace_id.ptr) /* the info decoded; a span failed */
+                snprintf(tmp, sizeof tmp, "trace %.60s: %.180s", t->info.trace_id.ptr, d->err->msg);
+            else
+                snprintf(tmp, sizeof tmp, "trace %zu: %.200s", set->n + 1, d->err->msg);
             memcpy(d->err->msg, tmp, sizeof tmp);
         }
         return rc;
