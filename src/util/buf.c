@@ -41,7 +41,7 @@ int msx_buf_reserve(struct msx_buf *b, size_t more)
 {
     if (b->status != MS_OK)
         return 0;
-    if (more > b->max || b->len > b->max - more) {
+    if (more > b->max || b->len > b->max - more || b->len + more == SIZE_MAX) {
         b->status = MS_E_TOOBIG;
         return 0;
     }
@@ -58,6 +58,7 @@ int msx_buf_reserve(struct msx_buf *b, size_t more)
     }
     b->ptr = p;
     b->cap = ncap;
+    b->ptr[b->len] = '\0'; /* NUL-terminated even before the first append */
     return 1;
 }
 

@@ -110,8 +110,9 @@ static bool hex_padded(const char *s, size_t n, size_t nbytes, char *out)
 
 bool msx_id_to_hex(const char *s, size_t n, size_t nbytes, char *out)
 {
-    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        return hex_padded(s + 2, n - 2, nbytes, out);
+    if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
+        hex_padded(s + 2, n - 2, nbytes, out))
+        return true; /* else maybe base64 that starts with "0x" */
     if (n > 3 && memcmp(s, "tr-", 3) == 0)
         return hex_padded(s + 3, n - 3, nbytes, out);
     if (n == 2 * nbytes && msx_is_hex(s, n))

@@ -17,8 +17,9 @@ int msx_base64_decode(const char *s, size_t n, unsigned char *out, size_t max);
 void msx_base64_encode(const unsigned char *in, size_t n, char *out);
 
 /* Normalises an id of nbytes bytes to lowercase hex in out (2*nbytes+1):
- * accepts base64 of exactly nbytes bytes, "0x" hex, bare hex of up to
- * 2*nbytes digits (left-padded with zeros) and, for trace ids, "tr-<hex>".
+ * accepts "0x" hex of up to 2*nbytes digits (left-padded with zeros),
+ * "tr-<hex>", bare hex of exactly 2*nbytes digits, and base64 of exactly
+ * nbytes bytes (which may itself start with "0x": tried when hex fails).
  * Returns false if it is none of those. */
 bool msx_id_to_hex(const char *s, size_t n, size_t nbytes, char *out);
 /* Lowercase hex of 2*nbytes digits -> base64 of the bytes. */

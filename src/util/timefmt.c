@@ -50,7 +50,11 @@ bool msx_rfc3339_parse_ns(const char *s, size_t n, int64_t *ns)
         !digits(s, n, 11, 2, &h) || s[13] != ':' || !digits(s, n, 14, 2, &mi) || s[16] != ':' ||
         !digits(s, n, 17, 2, &sec))
         return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || sec > 60)
+    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (M < 1 || M > 12 || D < 1 || h > 23 || mi > 59 || sec > 60)
+        return false;
+    bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (D > (unsigned)mdays[M - 1] + (M == 2 && leap ? 1u : 0u))
         return false;
     size_t i = 19;
     int64_t frac = 0;
@@ -77,6 +81,8 @@ bool msx_rfc3339_parse_ns(const char *s, size_t n, int64_t *ns)
         if (!digits(s, n, i + 1, 2, &oh) || i + 3 >= n || s[i + 3] != ':' ||
             !digits(s, n, i + 4, 2, &om))
             return false;
+        if (oh > 23 || om > 59)
+            return false;
         offset_s = (int64_t)(oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
         i += 6;
     } else
@@ -85,9 +91,14 @@ bool msx_rfc3339_parse_ns(const char *s, size_t n, int64_t *ns)
         return false;
     int64_t days = days_from_civil(Y, M, D);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-    if (secs > INT64_MAX / 1000000000 - 1 || secs < INT64_MIN / 1000000000 + 1)
+    const int64_t G = 1000000000;
+    if (secs > INT64_MAX / G || secs < INT64_MIN / G - 1)
         return false;
-    *ns = secs * 1000000000 + frac;
+    if (secs == INT64_MAX / G && frac > INT64_MAX % G)
+        return false;
+    if (secs == INT64_MIN / G - 1 && frac < G + INT64_MIN % G)
+        return false;
+    *ns = secs < 0 ? (secs + 1) * G + (frac - G) : secs * G + frac;
     return true;
 }
 
