@@ -32,6 +32,10 @@ static void newline(struct msx_jw *w)
 /* Separator before a value or key at the current level. */
 static void before_item(struct msx_jw *w)
 {
+    /* Never write what no JSON reader here can read back: simdjson counts
+     * a value inside MSX_JSON_MAX_DEPTH containers as one level too deep. */
+    if (w->depth >= MSX_JSON_MAX_DEPTH && w->out->status == MS_OK)
+        w->out->status = MS_E_TOOBIG;
     if (w->after_key) {
         w->after_key = false;
         return;
@@ -112,6 +116,8 @@ static size_t utf8_decode(const unsigned char *s, size_t n, size_t i, unsigned *
 
 void msx_json_escape(struct msx_buf *out, const char *str, size_t n, bool ascii)
 {
+    if (n == 0)
+        return;
     const unsigned char *s = (const unsigned char *)str;
     size_t run = 0; /* start of a run of bytes copied as is */
     for (size_t i = 0; i < n;) {

@@ -21,8 +21,6 @@ enum {
     MSX_JW_PYTHON = MSX_JW_PRETTY | MSX_JW_ASCII,
 };
 
-#define MSX_JW_MAX_DEPTH 1100
-
 struct msx_jw {
     struct msx_buf *out;
     unsigned flags;

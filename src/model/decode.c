@@ -153,6 +153,10 @@ static void any_value(struct msi_decoder *d, msx_json av, struct msx_jw *w, bool
     int64_t i;
     if (msx_json_ok(v = get2(av, "string_value", "stringValue"))) {
         ms_str s = msx_json_str(v);
+        if (!s.ptr) {
+            *ok = false;
+            return;
+        }
         if (top) {
             a->kind = MS_VAL_STRING;
             a->value = msi_dup(d->arena, s);
@@ -163,6 +167,10 @@ static void any_value(struct msi_decoder *d, msx_json av, struct msx_jw *w, bool
     }
     if (msx_json_ok(v = get2(av, "bytes_value", "bytesValue"))) {
         ms_str s = msx_json_str(v);
+        if (!s.ptr) {
+            *ok = false;
+            return;
+        }
         if (top) {
             a->kind = MS_VAL_STRING;
             a->value = msi_dup(d->arena, s);

@@ -23,6 +23,13 @@ static void key_str(struct msx_jw *w, const char *k, ms_str s)
     msx_jw_str(w, s.ptr ? s.ptr : "", s.len);
 }
 
+/* A map entry: keys may hold NUL, so never strlen() them. */
+static void kv_entry(struct msx_jw *w, const ms_kv *kv)
+{
+    msx_jw_key(w, kv->key.ptr ? kv->key.ptr : "", kv->key.len);
+    msx_jw_str(w, kv->value.ptr ? kv->value.ptr : "", kv->value.len);
+}
+
 /* Optional string: MessageToDict drops empty strings. */
 static void opt_str(struct msx_jw *w, const char *k, ms_str s)
 {
@@ -44,7 +51,7 @@ static void kv_obj(struct msx_jw *w, const ms_kv *kv, size_t n)
 {
     msx_jw_obj_begin(w);
     for (size_t i = 0; i < n; i++)
-        key_str(w, kv[i].key.ptr, kv[i].value);
+        kv_entry(w, &kv[i]);
     msx_jw_obj_end(w);
 }
 
