@@ -30,10 +30,12 @@ static void kv_entry(struct msx_jw *w, const ms_kv *kv)
     msx_jw_str(w, kv->value.ptr ? kv->value.ptr : "", kv->value.len);
 }
 
-/* Optional string: MessageToDict drops empty strings. */
+/* Optional string. MLflow's protos are proto2: a field that is set is
+ * printed even when empty ("response_preview": ""), an unset one is not.
+ * The model keeps that difference: {NULL,0} is unset. */
 static void opt_str(struct msx_jw *w, const char *k, ms_str s)
 {
-    if (s.ptr && s.len)
+    if (s.ptr)
         key_str(w, k, s);
 }
 
