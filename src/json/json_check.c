@@ -7,6 +7,7 @@
  * explicit stack bounded by MSX_JSON_MAX_DEPTH.
  */
 #include "json/json.h"
+#include "util/utf8.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -18,38 +19,6 @@ static size_t skip_ws(const char *s, size_t n, size_t i)
     while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
         i++;
     return i;
-}
-
-/* Length of the valid UTF-8 sequence at s[i] (2..4), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t i)
-{
-    unsigned c = s[i];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 1;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n - i <= need)
-        return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi)
-        return 0;
-    for (size_t k = 2; k <= need; k++)
-        if ((s[i + k] & 0xC0) != 0x80)
-            return 0;
-    return need + 1;
 }
 
 static int hexval(char c)
@@ -131,7 +100,7 @@ static size_t scan_string(const char *s, size_t n, size_t i, size_t *bad, const 
             i++;
             continue;
         }
-        size_t len = utf8_seq(u, n, i);
+        size_t len = msx_utf8_decode(u, n, i, NULL);
         if (!len) {
             *bad = i;
             *msg = "invalid utf-8";

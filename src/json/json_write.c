@@ -6,6 +6,8 @@
  */
 #include "json/json_write.h"
 
+#include "util/utf8.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,42 +80,6 @@ static void put_u(struct msx_buf *out, unsigned cp)
     msx_buf_add(out, b, 6);
 }
 
-/* Decodes one UTF-8 sequence at s[i]; returns its length (0 if invalid). */
-static size_t utf8_decode(const unsigned char *s, size_t n, size_t i, unsigned *cp)
-{
-    unsigned c = s[i];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF, v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        v = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        v = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n - i <= need || s[i + 1] < lo || s[i + 1] > hi)
-        return 0;
-    for (size_t k = 1; k <= need; k++) {
-        if ((s[i + k] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i + k] & 0x3F);
-    }
-    *cp = v;
-    return need + 1;
-}
-
 void msx_json_escape(struct msx_buf *out, const char *str, size_t n, bool ascii)
 {
     if (n == 0)
@@ -128,7 +94,7 @@ void msx_json_escape(struct msx_buf *out, const char *str, size_t n, bool ascii)
         }
         if (c >= 0x80 && !ascii) {
             unsigned cp;
-            size_t len = utf8_decode(s, n, i, &cp);
+            size_t len = msx_utf8_decode(s, n, i, &cp);
             if (len) {
                 i += len;
                 continue;
@@ -152,7 +118,7 @@ void msx_json_escape(struct msx_buf *out, const char *str, size_t n, bool ascii)
                 i++;
             } else {
                 unsigned cp;
-                size_t len = utf8_decode(s, n, i, &cp);
+                size_t len = msx_utf8_decode(s, n, i, &cp);
                 if (!len) {
                     /* invalid byte: U+FFFD, never the raw byte */
                     if (ascii)

@@ -151,21 +151,9 @@ static void any_value(struct msi_decoder *d, msx_json av, struct msx_jw *w, bool
 {
     msx_json v;
     int64_t i;
-    if (msx_json_ok(v = get2(av, "string_value", "stringValue"))) {
-        ms_str s = msx_json_str(v);
-        if (!s.ptr) {
-            *ok = false;
-            return;
-        }
-        if (top) {
-            a->kind = MS_VAL_STRING;
-            a->value = msi_dup(d->arena, s);
-            *ok = a->value.ptr != NULL;
-        } else
-            msx_jw_str(w, s.ptr, s.len);
-        return;
-    }
-    if (msx_json_ok(v = get2(av, "bytes_value", "bytesValue"))) {
+    /* strings, and bytes as their base64 text */
+    if (msx_json_ok(v = get2(av, "string_value", "stringValue")) ||
+        msx_json_ok(v = get2(av, "bytes_value", "bytesValue"))) {
         ms_str s = msx_json_str(v);
         if (!s.ptr) {
             *ok = false;
