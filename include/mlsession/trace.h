@@ -175,6 +175,10 @@ MS_API const ms_trace *ms_trace_set_at(const ms_trace_set *set, size_t i);
 /* Borrowed, or NULL if the id is not there. */
 MS_API const ms_trace *ms_trace_set_find(const ms_trace_set *set, const char *trace_id);
 
+/* The token of the next page of a search result, or NULL on the last page
+ * (and for sets read from files). Borrowed from the set. */
+MS_API const char *ms_trace_set_next_page_token(const ms_trace_set *set);
+
 /* The attribute of that key, or NULL. */
 MS_API const ms_attr *ms_span_attr(const ms_span *span, const char *key);
 /* Decodes an MLflow attribute value: for MS_VAL_STRING holding JSON, the JSON

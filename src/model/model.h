@@ -31,6 +31,11 @@ ms_code msi_decode_trace(struct msi_decoder *d, msx_json v, ms_trace *out);
 /* Is v shaped like one trace (either form above)? */
 bool msi_is_trace(msx_json v);
 
+/* Deep copies into arena a (true on success). msi_info_copy copies the
+ * info only; msi_spans_copy sets dst's spans from src's. */
+bool msi_info_copy(struct msx_arena *a, ms_trace_info *dst, const ms_trace_info *src);
+bool msi_spans_copy(struct msx_arena *a, ms_trace *dst, const ms_trace *src);
+
 /* Copies s into the arena (NUL-terminated); {NULL,0} stays {NULL,0}. */
 ms_str msi_dup(struct msx_arena *a, ms_str s);
 /* Decodes a token usage object; returns false if v holds none. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/store.h"
 #include "util/buf.h"
 
 struct ms_trace_set {
@@ -22,6 +23,7 @@ struct ms_trace_set {
     size_t n, cap;
     uint32_t *index; /* slots hold i+1; 0 = empty */
     size_t index_cap;
+    char *next_page_token;
 };
 
 static uint64_t hash_str(const char *s, size_t n)
@@ -76,20 +78,108 @@ static ms_code set_fail(struct ms_error *err, ms_code code, int64_t off, const c
     return code;
 }
 
-/* Decodes one trace object and appends it unless its id is there already. */
-static ms_code add_trace(ms_trace_set *set, struct msi_decoder *d, msx_json v)
+ms_trace *msi_trace_set_append(ms_trace_set *set)
 {
     if (set->n == set->cap) {
         if (set->cap >= MSI_MAX_TRACES)
-            return set_fail(d->err, MS_E_TOOBIG, -1, "more traces than the cap");
+            return NULL;
         size_t ncap = set->cap ? set->cap * 2 : 64;
         ms_trace *nt = realloc(set->traces, ncap * sizeof *nt);
         if (!nt)
-            return set_fail(d->err, MS_E_NOMEM, -1, "out of memory");
+            return NULL;
         set->traces = nt;
         set->cap = ncap;
     }
-    ms_trace *t = &set->traces[set->n];
+    ms_trace *t = &set->traces[set->n++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+void msi_trace_set_pop(ms_trace_set *set)
+{
+    if (set->n)
+        set->n--;
+}
+
+ms_trace *msi_trace_set_mut(ms_trace_set *set, size_t i)
+{
+    return i < set->n ? &set->traces[i] : NULL;
+}
+
+struct msx_arena *msi_trace_set_arena(ms_trace_set *set)
+{
+    return &set->arena;
+}
+
+bool msi_trace_set_reindex(ms_trace_set *set)
+{
+    size_t want = 64;
+    while (want < set->n * 2)
+        want *= 2;
+    if (want != set->index_cap) {
+        uint32_t *idx = calloc(want, sizeof *idx);
+        if (!idx)
+            return false;
+        free(set->index);
+        set->index = idx;
+        set->index_cap = want;
+    } else
+        memset(set->index, 0, want * sizeof *set->index);
+    for (size_t k = 0; k < set->n; k++) {
+        const ms_str *t = &set->traces[k].info.trace_id;
+        set->index[slot_of(set, t->ptr, t->len)] = (uint32_t)(k + 1);
+    }
+    return true;
+}
+
+void msi_trace_set_slice(ms_trace_set *set, size_t from, size_t n)
+{
+    if (from > set->n)
+        from = set->n;
+    if (n > set->n - from)
+        n = set->n - from;
+    if (from)
+        memmove(set->traces, set->traces + from, n * sizeof *set->traces);
+    set->n = n;
+}
+
+bool msi_trace_set_set_token(ms_trace_set *set, const char *token)
+{
+    free(set->next_page_token);
+    set->next_page_token = NULL;
+    if (!token)
+        return true;
+    size_t n = strlen(token);
+    set->next_page_token = malloc(n + 1);
+    if (!set->next_page_token)
+        return false;
+    memcpy(set->next_page_token, token, n + 1);
+    return true;
+}
+
+const char *ms_trace_set_next_page_token(const ms_trace_set *set)
+{
+    return set ? set->next_page_token : NULL;
+}
+
+ms_trace_set *msi_trace_set_new(void)
+{
+    ms_trace_set *set = calloc(1, sizeof *set);
+    if (set)
+        msx_arena_init(&set->arena, 0);
+    return set;
+}
+
+/* Decodes one trace object and appends it unless its id is there already. */
+static ms_code add_trace(ms_trace_set *set, struct msi_decoder *d, msx_json v)
+{
+    /* grow first, while the index covers exactly the traces kept so far */
+    if ((set->n + 1) * 2 > set->index_cap && !grow_index(set))
+        return set_fail(d->err, MS_E_NOMEM, -1, "out of memory");
+    ms_trace *t = msi_trace_set_append(set);
+    if (!t)
+        return set_fail(d->err, set->n >= MSI_MAX_TRACES ? MS_E_TOOBIG : MS_E_NOMEM, -1,
+                        set->n >= MSI_MAX_TRACES ? "more traces than the cap" : "out of memory");
     ms_code rc = msi_decode_trace(d, v, t);
     if (rc != MS_OK) {
         if (d->err) {
@@ -97,18 +187,17 @@ static ms_code add_trace(ms_trace_set *set, struct msi_decoder *d, msx_json v)
             if (t->info.trace_id.ptr) /* the info decoded; a span failed */
                 snprintf(tmp, sizeof tmp, "trace %.60s: %.180s", t->info.trace_id.ptr, d->err->msg);
             else
-                snprintf(tmp, sizeof tmp, "trace %zu: %.200s", set->n + 1, d->err->msg);
+                snprintf(tmp, sizeof tmp, "trace %zu: %.200s", set->n, d->err->msg);
             memcpy(d->err->msg, tmp, sizeof tmp);
         }
         return rc;
     }
-    if ((set->n + 1) * 2 > set->index_cap && !grow_index(set))
-        return set_fail(d->err, MS_E_NOMEM, -1, "out of memory");
     size_t slot = slot_of(set, t->info.trace_id.ptr, t->info.trace_id.len);
-    if (set->index[slot])
-        return MS_OK; /* seen on an earlier page: keep the first */
-    set->index[slot] = (uint32_t)(set->n + 1);
-    set->n++;
+    if (set->index[slot]) {
+        msi_trace_set_pop(set); /* seen on an earlier page: keep the first */
+        return MS_OK;
+    }
+    set->index[slot] = (uint32_t)set->n;
     return MS_OK;
 }
 
@@ -141,7 +230,7 @@ static ms_code add_container(ms_trace_set *set, struct msi_decoder *d, msx_json 
 /* buf has MSX_JSON_PADDING readable bytes after len. */
 static ms_code load_padded(const char *buf, size_t len, ms_trace_set **out, struct ms_error *err)
 {
-    ms_trace_set *set = calloc(1, sizeof *set);
+    ms_trace_set *set = msi_trace_set_new();
     msx_json_parser *p = msx_json_parser_new();
     struct msi_decoder d = {NULL, NULL, err};
     ms_code rc = MS_OK;
@@ -149,7 +238,6 @@ static ms_code load_padded(const char *buf, size_t len, ms_trace_set **out, stru
         rc = set_fail(err, MS_E_NOMEM, -1, "out of memory");
         goto done;
     }
-    msx_arena_init(&set->arena, 0);
     d.arena = &set->arena;
     msx_json root;
     struct ms_error perr;
@@ -249,6 +337,7 @@ void ms_trace_set_free(ms_trace_set *set)
     msx_arena_release(&set->arena);
     free(set->traces);
     free(set->index);
+    free(set->next_page_token);
     free(set);
 }
 

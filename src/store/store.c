@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The store layer: picks a backend by URI scheme (curl's scheme table) and
+ * does for every backend what it does not do itself: filtering, ordering
+ * and paging in memory, and page tokens in MLflow's own format
+ * (base64 of {"offset": N}), so a token from mlsession works with MLflow's
+ * SQL store and the other way round.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "json/json.h"
+#include "model/model.h"
+#include "store/store.h"
+#include "util/ids.h"
+
+#define DEFAULT_MAX_RESULTS 100
+#define MAX_MAX_RESULTS 50000
+
+struct ms_store {
+    const struct msi_store_ops *ops;
+    void *state;
+    struct msx_arena scratch; /* experiments listing; reset per call */
+};
+
+ms_code msi_error(struct ms_error *err, ms_code code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        err->offset = -1;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static bool is_sqlite_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    char magic[16];
+    bool yes = fread(magic, 1, 16, f) == 16 && memcmp(magic, "SQLite format 3", 16) == 0;
+    fclose(f);
+    return yes;
+}
+
+/* Picks the backend and the local path for a URI. */
+static const struct msi_store_ops *pick(const char *uri, const char **path, struct ms_error *err)
+{
+    struct stat st;
+    *path = uri;
+    if (strncmp(uri, "sqlite://", 9) == 0) {
+        /* sqlite:///rel.db and sqlite:////abs.db, as SQLAlchemy spells them */
+        *path = uri + 9;
+        if (**path == '/')
+            (*path)++;
+        if (!**path) {
+            msi_error(err, MS_E_INVALID, "%s: no database path in the uri", uri);
+            return NULL;
+        }
+        return &msi_store_sqlite;
+    }
+    if (strncmp(uri, "postgresql:", 11) == 0 || strncmp(uri, "postgresql+", 11) == 0 ||
+        strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0) {
+        msi_error(err, MS_E_UNSUPPORTED, "this build cannot read %.*s stores yet",
+                  (int)(strchr(uri, ':') - uri), uri);
+        return NULL;
+    }
+    if (strncmp(uri, "file://", 7) == 0)
+        *path = uri + 7;
+    else if (strstr(uri, "://")) {
+        msi_error(err, MS_E_UNSUPPORTED, "unknown store scheme in '%s'", uri);
+        return NULL;
+    }
+    if (stat(*path, &st) != 0) {
+        msi_error(err, MS_E_IO, "%s: no such file or directory", *path);
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode))
+        return &msi_store_file;
+    if (has_suffix(*path, ".db") || has_suffix(*path, ".sqlite") || is_sqlite_file(*path))
+        return &msi_store_sqlite;
+    return &msi_store_json;
+}
+
+ms_code ms_store_open(const char *uri, ms_store **out, struct ms_error *err)
+{
+    const char *path;
+    const struct msi_store_ops *ops = pick(uri, &path, err);
+    if (!ops)
+        return err ? err->code : MS_E_INVALID;
+    ms_store *st = calloc(1, sizeof *st);
+    if (!st)
+        return msi_error(err, MS_E_NOMEM, "out of memory");
+    msx_arena_init(&st->scratch, 0);
+    st->ops = ops;
+    ms_code rc = ops->open(uri, path, &st->state, err);
+    if (rc != MS_OK) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return MS_OK;
+}
+
+void ms_store_close(ms_store *st)
+{
+    if (!st)
+        return;
+    st->ops->close(st->state);
+    msx_arena_release(&st->scratch);
+    free(st);
+}
+
+const char *ms_store_scheme(const ms_store *st)
+{
+    return st->ops->scheme;
+}
+
+ms_code ms_store_experiments(ms_store *st, const ms_experiment **list, size_t *n,
+                             struct ms_error *err)
+{
+    ms_experiment *l = NULL;
+    msx_arena_release(&st->scratch);
+    ms_code rc = st->ops->experiments(st->state, &st->scratch, &l, n, err);
+    *list = l;
+    return rc;
+}
+
+/* ---- page tokens ------------------------------------------------------ */
+
+static bool token_offset(const char *tok, int64_t *offset)
+{
+    size_t n = strlen(tok);
+    unsigned char raw[256];
+    if (n == 0 || n > 300)
+        return false;
+    int got = msx_base64_decode(tok, n, raw, sizeof raw - 1);
+    if (got <= 0)
+        return false;
+    msx_json_parser *p = msx_json_parser_new();
+    msx_json root;
+    bool ok = p && msx_json_parse(p, (const char *)raw, (size_t)got, false, &root, NULL) == MS_OK &&
+              msx_json_int64(msx_json_get(root, "offset"), offset) && *offset >= 0;
+    msx_json_parser_free(p);
+    return ok;
+}
+
+static bool make_token(ms_trace_set *set, int64_t offset)
+{
+    char json[64], b64[96];
+    int n = snprintf(json, sizeof json, "{\"offset\": %lld}", (long long)offset);
+    msx_base64_encode((const unsigned char *)json, (size_t)n, b64);
+    return msi_trace_set_set_token(set, b64);
+}
+
+/* ---- in-memory ordering: a stable merge sort with the order as context - */
+
+static void merge_sort(ms_trace *a, ms_trace *tmp, size_t n, const ms_order *o)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    merge_sort(a, tmp, h, o);
+    merge_sort(a + h, tmp, n - h, o);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = ms_order_compare(o, &a[j], &a[i]) < 0 ? a[j++] : a[i++];
+    while (i < h)
+        tmp[k++] = a[i++];
+    while (j < n)
+        tmp[k++] = a[j++];
+    memcpy(a, tmp, n * sizeof *a);
+}
+
+/* ---- search ----------------------------------------------------------- */
+
+static ms_code all_experiment_ids(ms_store *st, struct msx_arena *a, const char ***ids,
+                                  size_t *n, struct ms_error *err)
+{
+    ms_experiment *list = NULL;
+    size_t count = 0;
+    ms_code rc = st->ops->experiments(st->state, a, &list, &count, err);
+    if (rc != MS_OK)
+        return rc;
+    *ids = msx_arena_calloc(a, count ? count : 1, sizeof **ids);
+    if (!*ids)
+        return msi_error(err, MS_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        (*ids)[i] = list[i].experiment_id.ptr;
+    *n = count;
+    return MS_OK;
+}
+
+ms_code ms_store_search(ms_store *st, const struct ms_search *req, ms_trace_set **out,
+                        struct ms_error *err)
+{
+    struct msx_arena tmp_arena;
+    msx_arena_init(&tmp_arena, 0);
+    ms_order *order = NULL;
+    ms_trace_set *set = NULL;
+    ms_trace *tmp = NULL;
+    ms_code rc;
+    int64_t limit = req->max_results > 0 ? req->max_results : DEFAULT_MAX_RESULTS;
+    int64_t offset = 0;
+    if (limit > MAX_MAX_RESULTS) {
+        rc = msi_error(err, MS_E_INVALID, "max_results %lld is above the cap of %d",
+                       (long long)limit, MAX_MAX_RESULTS);
+        goto done;
+    }
+    if (req->page_token && *req->page_token && !token_offset(req->page_token, &offset)) {
+        rc = msi_error(err, MS_E_INVALID, "invalid page token");
+        goto done;
+    }
+    rc = ms_order_parse(req->order_by, req->n_order_by, &order, err);
+    if (rc != MS_OK)
+        goto done;
+    struct msi_scan scan = {req->experiment_ids, req->n_experiment_ids, req->filter, order,
+                            offset, limit, false, false};
+    if (!scan.n_experiment_ids) {
+        const char **ids;
+        rc = all_experiment_ids(st, &tmp_arena, &ids, &scan.n_experiment_ids, err);
+        if (rc != MS_OK)
+            goto done;
+        scan.experiment_ids = ids;
+    }
+    set = msi_trace_set_new();
+    if (!set) {
+        rc = msi_error(err, MS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    if (scan.n_experiment_ids) {
+        rc = st->ops->scan(st->state, &scan, set, err);
+        if (rc != MS_OK)
+            goto done;
+    }
+    size_t n = ms_trace_set_count(set);
+    bool spans_loaded = false;
+    if (req->filter && !scan.filter_done) {
+        if (ms_filter_needs_spans(req->filter) && n) {
+            rc = st->ops->load_spans(st->state, set, 0, n, err);
+            if (rc != MS_OK)
+                goto done;
+            spans_loaded = true;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < n; i++) {
+            ms_trace *t = msi_trace_set_mut(set, i);
+            if (ms_filter_match(req->filter, t))
+                *msi_trace_set_mut(set, kept++) = *t;
+        }
+        msi_trace_set_slice(set, 0, kept);
+        n = kept;
+    }
+    if (!scan.page_done) {
+        if (n > 1) {
+            tmp = malloc(n * sizeof *tmp);
+            if (!tmp) {
+                rc = msi_error(err, MS_E_NOMEM, "out of memory");
+                goto done;
+            }
+            merge_sort(msi_trace_set_mut(set, 0), tmp, n, order);
+        }
+        msi_trace_set_slice(set, (size_t)offset, (size_t)limit + 1);
+        n = ms_trace_set_count(set);
+    }
+    if (n > (size_t)limit) {
+        msi_trace_set_slice(set, 0, (size_t)limit);
+        n = (size_t)limit;
+        if (!make_token(set, offset + limit)) {
+            rc = msi_error(err, MS_E_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    if (req->include_spans && !spans_loaded && n) {
+        rc = st->ops->load_spans(st->state, set, 0, n, err);
+        if (rc != MS_OK)
+            goto done;
+    }
+    if (!req->include_spans && spans_loaded)
+        for (size_t i = 0; i < n; i++) {
+            msi_trace_set_mut(set, i)->spans = NULL;
+            msi_trace_set_mut(set, i)->n_spans = 0;
+        }
+    if (!msi_trace_set_reindex(set))
+        rc = msi_error(err, MS_E_NOMEM, "out of memory");
+done:
+    free(tmp);
+    ms_order_free(order);
+    msx_arena_release(&tmp_arena);
+    if (rc != MS_OK) {
+        ms_trace_set_free(set);
+        return rc;
+    }
+    *out = set;
+    return MS_OK;
+}
+
+ms_code ms_store_get_trace(ms_store *st, const char *trace_id, ms_trace_set **out,
+                           struct ms_error *err)
+{
+    ms_filter *f = NULL;
+    /* trace ids are [a-zA-Z0-9_-]: safe to quote; anything else is absent */
+    for (const char *p = trace_id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return msi_error(err, MS_E_NOTFOUND, "no trace with id '%s'", trace_id);
+    char text[200];
+    if (snprintf(text, sizeof text, "trace.request_id = '%s'", trace_id) >= (int)sizeof text)
+        return msi_error(err, MS_E_NOTFOUND, "no trace with id '%.60s...'", trace_id);
+    ms_code rc = ms_filter_parse(text, &f, err);
+    if (rc != MS_OK)
+        return rc;
+    struct ms_search req = {1, NULL, 0, f, NULL, 0, 2, NULL, true};
+    ms_trace_set *set = NULL;
+    rc = ms_store_search(st, &req, &set, err);
+    ms_filter_free(f);
+    if (rc != MS_OK)
+        return rc;
+    if (ms_trace_set_count(set) == 0) {
+        ms_trace_set_free(set);
+        return msi_error(err, MS_E_NOTFOUND, "no trace with id '%s'", trace_id);
+    }
+    *out = set;
+    return MS_OK;
+}
