@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "mlsession/mlsession.h"
+#include "mlsession/store.h"
 
 /* Exit codes (docs/cli/exit-codes.md). */
 enum { EXIT_OK = 0, EXIT_WORK = 1, EXIT_USAGE = 2 };
@@ -34,6 +35,25 @@ void cli_lib_error(const char *where, const struct ms_error *err);
 bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char **value);
 bool cli_is_help(const char *arg);
 
+/* Opens the store named by the globals (or found in the working
+ * directory); prints the error and returns NULL on failure. */
+ms_store *cli_open_store(const struct cli_globals *g);
+
+#define CLI_MAX_EXPERIMENTS 64
+struct cli_experiments {
+    char ids[CLI_MAX_EXPERIMENTS][64];
+    const char *ptrs[CLI_MAX_EXPERIMENTS];
+    size_t n;
+    const char *name;
+};
+/* Consumes --experiment-id/-x and --experiment-name at argv[*i]; *rc is
+ * set on a usage error. */
+bool cli_experiment_option(struct cli_experiments *x, int argc, char **argv, int *i, int *rc);
+/* Applies MLFLOW_EXPERIMENT_ID/NAME when no option was given and turns a
+ * name into its id. */
+bool cli_resolve_experiments(ms_store *store, struct cli_experiments *x);
+
 int cmd_traces(struct cli_globals *g, int argc, char **argv);
+int cmd_experiments(struct cli_globals *g, int argc, char **argv);
 
 #endif

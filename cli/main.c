@@ -10,7 +10,16 @@
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
+#ifdef MS_STORES
+    {"traces", "search and read traces: traces search, traces get", cmd_traces},
+#else
     {"traces", "read traces: traces get", cmd_traces},
+#endif
+#ifdef MS_STORES
+#ifdef MS_STORES
+    {"experiments", "list the store's experiments", cmd_experiments},
+#endif
+#endif
 };
 
 static void usage(FILE *out)

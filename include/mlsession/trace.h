@@ -193,6 +193,15 @@ MS_API ms_code ms_attr_decode(const ms_attr *a, char **out, size_t *len, bool *i
 MS_API ms_code ms_trace_to_json(const ms_trace *t, char **out, size_t *len,
                                 struct ms_error *err);
 
+/* A search result as `mlflow traces search --output json` prints it:
+ * {"traces": [...], "next_page_token": ...}; spans as [] unless
+ * include_spans. New buffer in *out, free with free(). */
+MS_API ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans, char **out,
+                                 size_t *len, struct ms_error *err);
+/* The same as its table mode prints it (the default columns). */
+MS_API ms_code ms_search_to_table(const ms_trace_set *set, char **out, size_t *len,
+                                  struct ms_error *err);
+
 MS_API const char *ms_trace_state_name(ms_trace_state s);
 
 #ifdef __cplusplus

@@ -16,6 +16,7 @@
 #include "model/model.h"
 #include "util/ids.h"
 #include "util/timefmt.h"
+#include "util/utf8.h"
 
 static void key_str(struct msx_jw *w, const char *k, ms_str s)
 {
@@ -277,46 +278,218 @@ static void span(struct msx_jw *w, msx_json_parser *p, const ms_span *s)
     msx_jw_obj_end(w);
 }
 
-ms_code ms_trace_to_json(const ms_trace *t, char **out, size_t *len, struct ms_error *err)
+static void trace_obj(struct msx_jw *w, msx_json_parser *p, const ms_trace *t, bool with_spans)
 {
-    struct msx_buf b;
-    struct msx_jw w;
-    msx_json_parser *p = msx_json_parser_new();
-    if (!p)
-        goto nomem;
-    msx_buf_init(&b, MSX_CAP_OUTPUT);
-    msx_jw_init(&w, &b, MSX_JW_PYTHON);
-    msx_jw_obj_begin(&w);
-    msx_jw_keyz(&w, "info");
-    info(&w, p, &t->info);
-    msx_jw_keyz(&w, "data");
-    msx_jw_obj_begin(&w);
-    msx_jw_keyz(&w, "spans");
-    msx_jw_arr_begin(&w);
-    for (size_t i = 0; i < t->n_spans; i++)
-        span(&w, p, &t->spans[i]);
-    msx_jw_arr_end(&w);
-    msx_jw_obj_end(&w);
-    msx_jw_obj_end(&w);
-    msx_buf_addc(&b, '\n');
+    msx_jw_obj_begin(w);
+    msx_jw_keyz(w, "info");
+    info(w, p, &t->info);
+    msx_jw_keyz(w, "data");
+    msx_jw_obj_begin(w);
+    msx_jw_keyz(w, "spans");
+    msx_jw_arr_begin(w);
+    for (size_t i = 0; with_spans && i < t->n_spans; i++)
+        span(w, p, &t->spans[i]);
+    msx_jw_arr_end(w);
+    msx_jw_obj_end(w);
+    msx_jw_obj_end(w);
+}
+
+static ms_code finish(struct msx_buf *b, msx_json_parser *p, char **out, size_t *len,
+                      struct ms_error *err)
+{
     msx_json_parser_free(p);
-    ms_code rc = msx_buf_status(&b);
+    msx_buf_addc(b, '\n');
+    ms_code rc = msx_buf_status(b);
     if (rc != MS_OK) {
-        msx_buf_release(&b);
+        msx_buf_release(b);
         if (err) {
             err->code = rc;
             err->offset = -1;
-            snprintf(err->msg, sizeof err->msg, "%s", ms_strerror(rc));
+            snprintf(err->msg, sizeof err->msg, "%s",
+                     rc == MS_E_TOOBIG ? "output too large or nested too deeply"
+                                       : ms_strerror(rc));
         }
         return rc;
     }
-    *out = msx_buf_take(&b, len);
+    *out = msx_buf_take(b, len);
     return MS_OK;
-nomem:
+}
+
+static ms_code nomem(struct ms_error *err)
+{
     if (err) {
         err->code = MS_E_NOMEM;
         err->offset = -1;
         snprintf(err->msg, sizeof err->msg, "out of memory");
     }
     return MS_E_NOMEM;
+}
+
+ms_code ms_trace_to_json(const ms_trace *t, char **out, size_t *len, struct ms_error *err)
+{
+    struct msx_buf b;
+    struct msx_jw w;
+    msx_json_parser *p = msx_json_parser_new();
+    if (!p)
+        return nomem(err);
+    msx_buf_init(&b, MSX_CAP_OUTPUT);
+    msx_jw_init(&w, &b, MSX_JW_PYTHON);
+    trace_obj(&w, p, t, true);
+    return finish(&b, p, out, len, err);
+}
+
+ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans, char **out, size_t *len,
+                          struct ms_error *err)
+{
+    struct msx_buf b;
+    struct msx_jw w;
+    msx_json_parser *p = msx_json_parser_new();
+    if (!p)
+        return nomem(err);
+    msx_buf_init(&b, MSX_CAP_OUTPUT);
+    msx_jw_init(&w, &b, MSX_JW_PYTHON);
+    msx_jw_obj_begin(&w);
+    msx_jw_keyz(&w, "traces");
+    msx_jw_arr_begin(&w);
+    for (size_t i = 0; i < ms_trace_set_count(set); i++)
+        trace_obj(&w, p, ms_trace_set_at(set, i), include_spans);
+    msx_jw_arr_end(&w);
+    msx_jw_keyz(&w, "next_page_token");
+    const char *tok = ms_trace_set_next_page_token(set);
+    if (tok)
+        msx_jw_strz(&w, tok);
+    else
+        msx_jw_null(&w);
+    msx_jw_obj_end(&w);
+    return finish(&b, p, out, len, err);
+}
+
+/* ---- table mode: mlflow.utils.string_utils._create_table ---------------- */
+
+/* Python's len(): code points (invalid bytes count one each). */
+static size_t py_len(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n;) {
+        size_t l = msx_utf8_decode((const unsigned char *)s, n, i, NULL);
+        i += l ? l : 1;
+        count++;
+    }
+    return count;
+}
+
+/* Bytes of the first k code points. */
+static size_t py_prefix(const char *s, size_t n, size_t k)
+{
+    size_t i = 0;
+    while (i < n && k--) {
+        size_t l = msx_utf8_decode((const unsigned char *)s, n, i, NULL);
+        i += l ? l : 1;
+    }
+    return i;
+}
+
+#define TABLE_COLS 6
+
+/* The cell texts of one trace, as format_table_cell_value() makes them. */
+static void table_cells(struct msx_buf *cells, size_t off[TABLE_COLS + 1], const ms_trace *t)
+{
+    const ms_trace_info *in = &t->info;
+    off[0] = cells->len;
+    msx_buf_add(cells, in->trace_id.ptr ? in->trace_id.ptr : "", in->trace_id.len);
+    off[1] = cells->len;
+    /* request_time: "%Y-%m-%d %H:%M:%S %Z" of the RFC 3339 text */
+    struct msx_buf tmp;
+    msx_buf_init(&tmp, 64);
+    msx_rfc3339_format_ns(&tmp, in->request_time_ms * 1000000);
+    if (tmp.ptr && tmp.len >= 19) {
+        msx_buf_add(cells, tmp.ptr, 10);
+        msx_buf_addc(cells, ' ');
+        msx_buf_add(cells, tmp.ptr + 11, 8);
+        msx_buf_adds(cells, " UTC");
+    }
+    msx_buf_release(&tmp);
+    off[2] = cells->len;
+    msx_buf_adds(cells, in->state == MS_STATE_UNSPECIFIED ? "N/A" : ms_trace_state_name(in->state));
+    off[3] = cells->len;
+    /* MLflow asks for info.execution_duration, a key its to_dict() never
+     * has, so this column always reads N/A there; so it does here. */
+    msx_buf_adds(cells, "N/A");
+    off[4] = cells->len;
+    const ms_str pv[2] = {in->request_preview, in->response_preview};
+    for (int k = 0; k < 2; k++) {
+        if (!pv[k].ptr)
+            msx_buf_adds(cells, "N/A");
+        else if (py_len(pv[k].ptr, pv[k].len) > 20) {
+            msx_buf_add(cells, pv[k].ptr, py_prefix(pv[k].ptr, pv[k].len, 17));
+            msx_buf_adds(cells, "...");
+        } else
+            msx_buf_add(cells, pv[k].ptr, pv[k].len);
+        off[5 + k] = cells->len;
+    }
+}
+
+ms_code ms_search_to_table(const ms_trace_set *set, char **out, size_t *len, struct ms_error *err)
+{
+    static const char *headers[TABLE_COLS] = {"info.trace_id", "info.request_time",
+                                              "info.state", "info.execution_duration",
+                                              "info.request_preview", "info.response_preview"};
+    size_t n = ms_trace_set_count(set);
+    struct msx_buf cells, b;
+    msx_buf_init(&cells, MSX_CAP_OUTPUT);
+    msx_buf_init(&b, MSX_CAP_OUTPUT);
+    size_t *offs = calloc(n ? n : 1, sizeof(size_t) * (TABLE_COLS + 1));
+    if (!offs)
+        return nomem(err);
+    for (size_t i = 0; i < n; i++)
+        table_cells(&cells, offs + i * (TABLE_COLS + 1), ms_trace_set_at(set, i));
+    if (n) {
+        size_t width[TABLE_COLS];
+        for (int c = 0; c < TABLE_COLS; c++) {
+            width[c] = strlen(headers[c]) + 2;
+            if (width[c] < 4)
+                width[c] = 4;
+            for (size_t i = 0; i < n; i++) {
+                size_t *o = offs + i * (TABLE_COLS + 1);
+                size_t w = py_len(cells.ptr + o[c], o[c + 1] - o[c]);
+                if (w > width[c])
+                    width[c] = w;
+            }
+        }
+        for (size_t row = 0; row < n + 2; row++) {
+            for (int c = 0; c < TABLE_COLS; c++) {
+                size_t w;
+                if (c)
+                    msx_buf_add(&b, "  ", 2);
+                if (row == 0) {
+                    msx_buf_adds(&b, headers[c]);
+                    w = strlen(headers[c]);
+                } else if (row == 1) {
+                    for (w = 0; w < width[c]; w++)
+                        msx_buf_addc(&b, '-');
+                } else {
+                    size_t *o = offs + (row - 2) * (TABLE_COLS + 1);
+                    msx_buf_add(&b, cells.ptr + o[c], o[c + 1] - o[c]);
+                    w = py_len(cells.ptr + o[c], o[c + 1] - o[c]);
+                }
+                for (; w < width[c]; w++)
+                    msx_buf_addc(&b, ' ');
+            }
+            if (row + 1 < n + 2)
+                msx_buf_addc(&b, '\n');
+        }
+    } else {
+        msx_buf_addc(&b, '\n'); /* "\n".join(["", ""]) */
+    }
+    const char *tok = ms_trace_set_next_page_token(set);
+    if (tok)
+        msx_buf_addf(&b, "\n\nNext page token: %s", tok);
+    free(offs);
+    ms_code rc = msx_buf_status(&cells);
+    msx_buf_release(&cells);
+    if (rc != MS_OK) {
+        msx_buf_release(&b);
+        return nomem(err);
+    }
+    return finish(&b, NULL, out, len, err);
 }
