@@ -22,5 +22,9 @@ if ! venv=$(tools/oracle.sh); then
     echo "0 0 1" >> "${MS_TALLY:-/dev/null}"
     exit 0
 fi
-exec "$venv/python" tests/integration/compare_get.py --mlsession "$PWD/$BUILD/mlsession" \
-    --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-}
+rc=0
+"$venv/python" tests/integration/compare_get.py --mlsession "$PWD/$BUILD/mlsession" \
+    --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
+"$venv/python" tests/integration/compare_search.py --mlsession "$PWD/$BUILD/mlsession" \
+    --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
+exit $rc
