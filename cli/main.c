@@ -10,16 +10,8 @@
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
-#ifdef MS_STORES
     {"traces", "search and read traces: traces search, traces get", cmd_traces},
-#else
-    {"traces", "read traces: traces get", cmd_traces},
-#endif
-#ifdef MS_STORES
-#ifdef MS_STORES
     {"experiments", "list the store's experiments", cmd_experiments},
-#endif
-#endif
 };
 
 static void usage(FILE *out)
@@ -33,14 +25,16 @@ static void usage(FILE *out)
             "\n"
             "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
             "Global options:\n"
-            "  --tracking-uri URI  where the traces are (default: $MLFLOW_TRACKING_URI);\n"
-            "                      for now an exported JSON file: the output of\n"
-            "                      `mlflow traces search --output json` (all pages),\n"
-            "                      `mlflow traces get`, or JSON Lines of traces\n"
+            "  --tracking-uri URI  the store, read-only (default: $MLFLOW_TRACKING_URI,\n"
+            "                      else ./mlflow.db, else ./mlruns):\n"
+            "                        sqlite:///path/mlflow.db or path/mlflow.db\n"
+            "                        file:///path/mlruns or path/mlruns\n"
+            "                        path/export.json: `mlflow traces search --output json`\n"
+            "                        (all pages), `mlflow traces get`, JSON Lines\n"
             "  --version           print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"

@@ -28,6 +28,14 @@ MS_API bool ms_filter_needs_spans(const ms_filter *f);
 /* Does trace t match? Spans must be loaded if ms_filter_needs_spans(). */
 MS_API bool ms_filter_match(const ms_filter *f, const ms_trace *t);
 
+/* Matches a whole candidate set at once (every trace of the searched
+ * experiments), as MLflow's SQL store does: a session-level assessment (on
+ * a session's first trace, with mlflow.trace.session in its metadata)
+ * counts for every trace of that session in the set. keep[i] says whether
+ * traces[i] matches. false when out of memory. */
+MS_API bool ms_filter_match_set(const ms_filter *f, const ms_trace *const *traces, size_t n,
+                                bool *keep);
+
 typedef struct ms_order ms_order;
 /* Parses order_by clauses ("timestamp_ms DESC", "trace.status", ...) as
  * MLflow does; MLflow's default (timestamp_ms DESC, then request_id ASC) is

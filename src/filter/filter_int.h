@@ -77,6 +77,7 @@ struct msi_clause {
     char **list;         /* MSI_V_LIST */
     size_t *list_len;
     size_t n_list;
+    bool bare_timestamp; /* written as plain timestamp or timestamp_ms */
     void *regex;         /* RLIKE: compiled pcre2_code, NULL if it does not compile */
     /* byte offsets into the filter text, for messages */
     size_t field_off, field_len, cmp_off, cmp_len, value_off, value_len;
@@ -85,6 +86,30 @@ struct msi_clause {
 struct ms_filter {
     struct msi_clause *clauses;
     size_t n;
+};
+
+enum msi_order_kind {
+    MSI_O_TIMESTAMP = 1,
+    MSI_O_EXECUTION_TIME,
+    MSI_O_STATUS,
+    MSI_O_REQUEST_ID,
+    MSI_O_EXPERIMENT_ID,
+    MSI_O_TAG,      /* key; name -> mlflow.traceName */
+    MSI_O_METADATA, /* key; run_id -> mlflow.sourceRun */
+};
+
+struct msi_order_key {
+    enum msi_order_kind kind;
+    char *key; /* tag or metadata key, else NULL */
+    size_t key_len;
+    bool asc;
+};
+
+/* The user's keys first (n_user of them), then MLflow's tie-breaks. */
+struct ms_order {
+    struct msi_order_key *keys;
+    size_t n;
+    size_t n_user;
 };
 
 /* ---- helpers shared between files (util.c) ---- */
@@ -99,9 +124,14 @@ void *msi_regex_compile(const char *pat, size_t n);
 void msi_regex_free(void *re);
 /* re.search: does the pattern match anywhere in s? false for a NULL re. */
 bool msi_regex_search(void *re, const char *s, size_t n);
-/* Python's json.dumps(s) (ensure_ascii=True) appended to b. */
+/* Python's json.dumps(s) appended to b; ascii = ensure_ascii. */
 struct msx_buf;
-void msi_json_dumps_str(struct msx_buf *b, const char *s, size_t n);
+void msi_json_dumps_str(struct msx_buf *b, const char *s, size_t n, bool ascii);
+/* The spans.content patterns MLflow builds for span.attributes.<key>:
+ * RLIKE's regex and the LIKE-style pattern of every other comparator. New
+ * strings (free()), NULL when out of memory. */
+char *msi_span_attr_regex(const char *key, const char *v, size_t vn, size_t *len);
+char *msi_span_attr_like(const char *key, const char *v, size_t vn, size_t *len);
 /* The state name as stored in trace_info.status. */
 const char *msi_state_name(ms_trace_state s);
 /* The span status as stored in spans.status. */

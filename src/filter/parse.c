@@ -273,17 +273,16 @@ static ms_code parse_field(struct parser *p, struct msi_clause *c)
     const char *key;
     size_t key_len;
     size_t key_off;
-    char tmp_key[1024];
     struct msx_buf kb;
     msx_buf_init(&kb, MSI_FILTER_MAX_LEN);
-    (void)tmp_key;
 
     if (ns == 1) {
-        if (segs[0].quote)
-            return fail(p, start, "expected an entity before a quoted key, as in tag.`key`");
         key = segs[0].in;
         key_len = segs[0].in_len;
         key_off = segs[0].off;
+        /* sqlparse reads a bare "timestamp" as a builtin: MLflow joins it into
+         * a clause only with a plain integer after it */
+        c->bare_timestamp = !segs[0].quote && key_len == 9 && !memcmp(key, "timestamp", 9);
         if (ascii_ieq(key, key_len, "text") && key_len == 4)
             return fail(p, start, "unknown field 'text': use trace.text");
     } else {
@@ -780,6 +779,13 @@ static ms_code parse_value(struct parser *p, struct msi_clause *c)
     }
     if (ch == '(')
         return fail(p, pos, "a list of values needs IN or NOT IN");
+    if (c->bare_timestamp) {
+        size_t bl = number_len(p, pos);
+        if (!bl || !to_number(p->s + pos, bl, c) || !c->num_is_int)
+            return fail(p, pos, "expected an integer after a bare %.*s (or write trace.%.*s)",
+                        (int)c->field_len, p->s + c->field_off, (int)c->field_len,
+                        p->s + c->field_off);
+    }
     if (ch == '\'' || ch == '"') {
         ms_code rc = read_string(p, &c->str, &c->str_len);
         if (rc)
@@ -830,7 +836,16 @@ static ms_code check_value(struct parser *p, struct msi_clause *c)
     if (c->cmp == MSI_C_RLIKE && c->vkind == MSI_V_STRING) {
         /* A pattern that does not compile matches nothing, as with MLflow's
          * SQLite REGEXP function. */
-        c->regex = msi_regex_compile(c->str, c->str_len);
+        if (c->field == MSI_F_SPAN_ATTR) {
+            size_t n;
+            char *pat = msi_span_attr_regex(c->key, c->str, c->str_len, &n);
+            if (!pat)
+                return nomem(p);
+            c->regex = msi_regex_compile(pat, n);
+            free(pat);
+        } else {
+            c->regex = msi_regex_compile(c->str, c->str_len);
+        }
     }
     if (c->vkind == MSI_V_NUMBER && !c->num_is_int && c->num_d != c->num_d)
         return fail(p, c->value_off, "expected a number");

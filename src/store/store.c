@@ -2,7 +2,7 @@
  *
  * The store layer: picks a backend by URI scheme (curl's scheme table) and
  * does for every backend what it does not do itself: filtering, ordering
- * and paging in memory, and page tokens in MLflow's own format
+ * and paging in memory, and page tokens in MLflow's own format and rules
  * (base64 of {"offset": N}), so a token from mlsession works with MLflow's
  * SQL store and the other way round.
  */
@@ -228,7 +228,7 @@ ms_code ms_store_search(ms_store *st, const struct ms_search *req, ms_trace_set 
     if (rc != MS_OK)
         goto done;
     struct msi_scan scan = {req->experiment_ids, req->n_experiment_ids, req->filter, order,
-                            offset, limit, false, false};
+                            offset, limit, false, false, false};
     if (!scan.n_experiment_ids) {
         const char **ids;
         rc = all_experiment_ids(st, &tmp_arena, &ids, &scan.n_experiment_ids, err);
@@ -255,11 +255,28 @@ ms_code ms_store_search(ms_store *st, const struct ms_search *req, ms_trace_set 
                 goto done;
             spans_loaded = true;
         }
+        /* the whole candidate set at once: session-level assessments
+         * count for every trace of their session */
+        const ms_trace **all = malloc((n ? n : 1) * sizeof *all);
+        bool *keep = malloc(n ? n : 1);
+        if (!all || !keep) {
+            free(all);
+            free(keep);
+            rc = msi_error(err, MS_E_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++)
+            all[i] = msi_trace_set_mut(set, i);
+        bool ok = ms_filter_match_set(req->filter, all, n, keep);
         size_t kept = 0;
-        for (size_t i = 0; i < n; i++) {
-            ms_trace *t = msi_trace_set_mut(set, i);
-            if (ms_filter_match(req->filter, t))
-                *msi_trace_set_mut(set, kept++) = *t;
+        for (size_t i = 0; ok && i < n; i++)
+            if (keep[i])
+                *msi_trace_set_mut(set, kept++) = *msi_trace_set_mut(set, i);
+        free(all);
+        free(keep);
+        if (!ok) {
+            rc = msi_error(err, MS_E_NOMEM, "out of memory");
+            goto done;
         }
         msi_trace_set_slice(set, 0, kept);
         n = kept;
@@ -276,7 +293,7 @@ ms_code ms_store_search(ms_store *st, const struct ms_search *req, ms_trace_set 
         msi_trace_set_slice(set, (size_t)offset, (size_t)limit + 1);
         n = ms_trace_set_count(set);
     }
-    if (n > (size_t)limit) {
+    if (n > (size_t)limit || (scan.token_when_full && n == (size_t)limit)) {
         msi_trace_set_slice(set, 0, (size_t)limit);
         n = (size_t)limit;
         if (!make_token(set, offset + limit)) {

@@ -22,6 +22,10 @@ struct msi_scan {
     /* set by the backend: */
     bool filter_done;  /* only matching traces were added */
     bool page_done;    /* ordered, offset applied, at most limit+1 added */
+    /* MLflow's SQL store hands out a next-page token whenever a page is
+     * full, even when nothing follows; its file store only when more
+     * results remain. A backend sets this to answer as its MLflow twin. */
+    bool token_when_full;
 };
 
 struct msi_store_ops {

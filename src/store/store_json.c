@@ -93,19 +93,43 @@ static ms_code json_scan(void *state, struct msi_scan *scan, ms_trace_set *out,
 {
     struct json_state *s = state;
     struct msx_arena *a = msi_trace_set_arena(out);
-    for (size_t i = 0; i < ms_trace_set_count(s->all); i++) {
+    size_t n = ms_trace_set_count(s->all), m = 0;
+    const ms_trace **cand = malloc((n ? n : 1) * sizeof *cand);
+    bool *keep = malloc(n ? n : 1);
+    ms_code rc = MS_OK;
+    if (!cand || !keep) {
+        rc = msi_error(err, MS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
         const ms_trace *t = ms_trace_set_at(s->all, i);
-        bool wanted = false;
-        for (size_t e = 0; e < scan->n_experiment_ids && !wanted; e++)
-            wanted = same(t->info.experiment_id, scan->experiment_ids[e]);
-        if (!wanted || (scan->filter && !ms_filter_match(scan->filter, t)))
+        for (size_t e = 0; e < scan->n_experiment_ids; e++)
+            if (same(t->info.experiment_id, scan->experiment_ids[e])) {
+                cand[m++] = t;
+                break;
+            }
+    }
+    /* spans are at hand, so the filter is evaluated here, on the whole
+     * candidate set (session-level assessments span traces) */
+    if (!ms_filter_match_set(scan->filter, cand, m, keep)) {
+        rc = msi_error(err, MS_E_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < m; i++) {
+        if (!keep[i])
             continue;
         ms_trace *dst = msi_trace_set_append(out);
-        if (!dst || !msi_info_copy(a, &dst->info, &t->info))
-            return msi_error(err, MS_E_NOMEM, "out of memory");
+        if (!dst || !msi_info_copy(a, &dst->info, &cand[i]->info)) {
+            rc = msi_error(err, MS_E_NOMEM, "out of memory");
+            goto done;
+        }
     }
     scan->filter_done = true;
-    return MS_OK;
+    scan->token_when_full = true; /* exports come from SQL stores: answer as they do */
+done:
+    free(cand);
+    free(keep);
+    return rc;
 }
 
 static ms_code json_load_spans(void *state, ms_trace_set *set, size_t from, size_t to,

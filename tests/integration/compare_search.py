@@ -7,6 +7,10 @@ oracle runs on a copy of the same fixture store (MLflow may write to what it
 opens); mlsession runs on the checked-in fixture itself, and the fixture's
 bytes and mtimes are checked before and after (the read-only proof).
 
+A filter marked "!refuse " in filters.txt is one where mlsession is
+deliberately stricter than MLflow (docs/filter-language.md): it must be
+refused with exit status 2 whatever MLflow does.
+
 Pass: the same trace ids in the same order and the same JSON (normalisation
 as in compare_get.py: object key order is ignored; artifact paths of the
 relocated copy are mapped back), or an error on both sides. When MLflow's
@@ -91,6 +95,9 @@ def main():
             runner = CliRunner()
             cases = [(f, None) for f in filters] + [("", o) for o in ORDERS if o]
             for flt, order in cases:
+                must_refuse = flt.startswith("!refuse ")
+                if must_refuse:
+                    flt = flt[len("!refuse "):]
                 label = f"{kind} filter={flt!r}" + (f" order={order!r}" if order else "")
                 base = ["traces", "search", "--experiment-id", exp, "--output", "json",
                         "--max-results", "500"]
@@ -103,9 +110,16 @@ def main():
                                    capture_output=True)
                 theirs_ok = res.exit_code == 0
                 ours_ok = p.returncode == 0
+                if must_refuse:
+                    if p.returncode == 2:
+                        passed += 1
+                    else:
+                        failed += 1
+                        print(f"FAIL {label}: mlsession should refuse it, exited {p.returncode}")
+                    continue
                 if not theirs_ok:
                     msg = str(res.exception or res.output)[-200:].replace("\n", " ")
-                    if ours_ok and file_store and flt:
+                    if ours_ok and file_store:
                         skipped += 1
                         print(f"skip {label}: mlflow's file store refuses it: {msg}")
                     elif not ours_ok and p.returncode == 2:
