@@ -38,6 +38,8 @@ bool cli_is_help(const char *arg);
 /* Opens the store named by the globals (or found in the working
  * directory); prints the error and returns NULL on failure. */
 ms_store *cli_open_store(const struct cli_globals *g);
+/* A store error, prefixed with the store's URI (password hidden). */
+void cli_store_error(const struct cli_globals *g, const struct ms_error *err);
 
 #define CLI_MAX_EXPERIMENTS 64
 struct cli_experiments {

@@ -178,9 +178,9 @@ static int traces_search(struct cli_globals *g, int argc, char **argv)
     ms_code mrc = ms_store_search(store, &req, &set, &err);
     if (mrc != MS_OK) {
         if (mrc == MS_E_PARSE && n_order)
-            cli_error("order-by: %s", err.msg);
+            cli_error("%s", err.msg); /* names order_by itself */
         else
-            cli_lib_error(g->tracking_uri ? g->tracking_uri : "store", &err);
+            cli_store_error(g, &err);
         rc = exit_for(mrc);
         goto done_store;
     }
@@ -238,7 +238,7 @@ static int traces_get(struct cli_globals *g, int argc, char **argv)
     ms_trace_set *set = NULL;
     ms_code rc = ms_store_get_trace(store, trace_id, &set, &err);
     if (rc != MS_OK) {
-        cli_lib_error(g->tracking_uri ? g->tracking_uri : "store", &err);
+        cli_store_error(g, &err);
         ms_store_close(store);
         return exit_for(rc);
     }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "util/uri.h"
 
 ms_store *cli_open_store(const struct cli_globals *g)
 {
@@ -28,10 +29,12 @@ ms_store *cli_open_store(const struct cli_globals *g)
     ms_store *store = NULL;
     struct ms_error err = {0};
     if (ms_store_open(uri, &store, &err) != MS_OK) {
+        char shown[512];
+        msx_uri_redact(uri, shown, sizeof shown); /* never print a password */
         if (strstr(err.msg, uri) == err.msg)
             cli_error("%s", err.msg); /* the message names the store already */
         else
-            cli_lib_error(uri, &err);
+            cli_lib_error(shown, &err);
         return NULL;
     }
     return store;
@@ -106,4 +109,11 @@ bool cli_resolve_experiments(ms_store *store, struct cli_experiments *x)
             return add_ids(x, list[i].experiment_id.ptr);
     cli_error("no experiment named '%s'", x->name);
     return false;
+}
+
+void cli_store_error(const struct cli_globals *g, const struct ms_error *err)
+{
+    char shown[512];
+    msx_uri_redact(g->tracking_uri ? g->tracking_uri : "store", shown, sizeof shown);
+    cli_lib_error(shown, err);
 }

@@ -16,6 +16,7 @@
 #include "model/model.h"
 #include "store/store.h"
 #include "util/ids.h"
+#include "util/uri.h"
 
 #define DEFAULT_MAX_RESULTS 100
 #define MAX_MAX_RESULTS 50000
@@ -75,13 +76,15 @@ static const struct msi_store_ops *pick(const char *uri, const char **path, stru
     if (strncmp(uri, "postgresql:", 11) == 0 || strncmp(uri, "postgresql+", 11) == 0 ||
         strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0) {
         msi_error(err, MS_E_UNSUPPORTED, "this build cannot read %.*s stores yet",
-                  (int)(strchr(uri, ':') - uri), uri);
+                  (int)strcspn(uri, ":+"), uri);
         return NULL;
     }
     if (strncmp(uri, "file://", 7) == 0)
         *path = uri + 7;
     else if (strstr(uri, "://")) {
-        msi_error(err, MS_E_UNSUPPORTED, "unknown store scheme in '%s'", uri);
+        char shown[256];
+        msx_uri_redact(uri, shown, sizeof shown);
+        msi_error(err, MS_E_UNSUPPORTED, "unknown store scheme in '%s'", shown);
         return NULL;
     }
     if (stat(*path, &st) != 0) {

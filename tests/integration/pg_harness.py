@@ -14,6 +14,7 @@ Use as a context manager from the oracle venv's python:
 
     with PgHarness() as pg:
         pg.uri          # postgresql://mlflow:<pw>@127.0.0.1:<port>/mlflow (owner)
+        pg.sdk_uri      # the same as postgresql+psycopg2://, for MLflow itself
         pg.reader_uri   # postgresql://mlreader:<pw>@127.0.0.1:<port>/mlflow (SELECT only)
         pg.admin()      # psycopg2 connection as the superuser, over the socket
 
@@ -157,13 +158,23 @@ class PgHarness:
             cur.execute(f"CREATE DATABASE {DB} OWNER {OWNER}")
         c.close()
         self.uri = f"postgresql://{OWNER}:{self.password}@127.0.0.1:{self.port}/{DB}"
+        # SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; the oracle venv
+        # has psycopg2-binary, so MLflow gets the explicit driver
+        self.sdk_uri = self.uri.replace("postgresql://", "postgresql+psycopg2://", 1)
         self.timings["start"] = time.monotonic() - t0
         self._log(f"up on 127.0.0.1:{self.port} in {self.timings['start']:.1f}s")
 
     def load_fixtures(self):
         t0 = time.monotonic()
-        env = dict(os.environ, MS_PG_FIXTURE_URI=self.uri, MLFLOW_ENABLE_ASYNC_TRACE_LOGGING=os.environ.get("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false"))
-        env.pop("MLFLOW_TRACKING_URI", None)
+        # as tools/fixtures/make_fixtures.sh runs it
+        env = dict(os.environ, MS_PG_FIXTURE_URI=self.sdk_uri,
+                   MLFLOW_ENABLE_ASYNC_TRACE_LOGGING="false", MLFLOW_DISABLE_TELEMETRY="true",
+                   DO_NOT_TRACK="true", LOGNAME="support-bot", USER="support-bot", TZ="UTC",
+                   PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", GIT_PYTHON_REFRESH="quiet")
+        for k in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME",
+                  "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+                  "MLFLOW_TRACKING_TOKEN", "MLFLOW_ALLOW_FILE_STORE"):
+            env.pop(k, None)
         r = subprocess.run([self.python, "-c", BOOT, os.path.join(REPO, "tools", "fixtures"),
                             self.store], capture_output=True, text=True, env=env,
                            timeout=600)
@@ -195,7 +206,7 @@ class PgHarness:
             self.tmp = None
 
     def info(self):
-        return {"uri": self.uri, "reader_uri": self.reader_uri, "port": self.port,
+        return {"uri": self.uri, "sdk_uri": self.sdk_uri, "reader_uri": self.reader_uri, "port": self.port,
                 "socket_dir": self.sockdir, "artifacts": os.path.join(self.store, "mlruns"),
                 "timings": {k: round(v, 1) for k, v in self.timings.items()}}
 
