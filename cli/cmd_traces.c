@@ -29,10 +29,14 @@ static void traces_usage(FILE *out)
             "  --run-id ID                     adds run_id = 'ID' to the filter\n"
             "  --include-spans | --no-include-spans   (default include)\n"
             "  --output table|json             (default table)\n"
+            "  --extract-fields a,b            only these fields: dot paths, `backticks`\n"
+            "                                  for keys with dots, '*' over keys and items\n"
+            "                                  (\"info.trace_id,data.spans.*.name\")\n"
             "\n"
             "get: one trace with its spans, printed as `mlflow traces get` prints it.\n"
             "  --trace-id ID                   the trace (tr-...)\n"
-            "  --output json                   the only format of get\n");
+            "  --output json                   the only format of get\n"
+            "  --extract-fields a,b            only these fields (as for search)\n");
 }
 
 /* The filter text with a caret under the error's byte. */
@@ -77,6 +81,8 @@ static int traces_search(struct cli_globals *g, int argc, char **argv)
 {
     struct cli_experiments x = {0};
     const char *filter_text = NULL, *page_token = NULL, *output = "table", *run_id = NULL;
+    const char *extract = NULL;
+    ms_fields *fields = NULL;
     char *order_buf[MAX_ORDER] = {0};
     size_t n_order = 0;
     int64_t max_results = 100;
@@ -97,6 +103,8 @@ static int traces_search(struct cli_globals *g, int argc, char **argv)
             run_id = v;
         else if (cli_opt_value(argc, argv, &i, "--output", &v))
             output = v ? v : "";
+        else if (cli_opt_value(argc, argv, &i, "--extract-fields", &v))
+            extract = v ? v : "";
         else if (strcmp(argv[i], "--include-spans") == 0)
             include_spans = true;
         else if (strcmp(argv[i], "--no-include-spans") == 0)
@@ -138,6 +146,10 @@ static int traces_search(struct cli_globals *g, int argc, char **argv)
     if (!json && strcmp(output, "table") != 0) {
         cli_error("traces search: --output must be table or json, not '%s'", output);
         rc = EXIT_USAGE;
+        goto out;
+    }
+    if (extract && ms_fields_parse(extract, &fields) != MS_OK) {
+        rc = EXIT_WORK;
         goto out;
     }
     /* --run-id joins the filter, as MLflow's CLI does */
@@ -186,12 +198,12 @@ static int traces_search(struct cli_globals *g, int argc, char **argv)
     }
     char *buf = NULL;
     size_t len = 0;
-    mrc = json ? ms_search_to_json(set, include_spans, &buf, &len, &err)
-               : ms_search_to_table(set, &buf, &len, &err);
+    mrc = json ? ms_search_to_json(set, include_spans, fields, &buf, &len, &err)
+               : ms_search_to_table(set, fields, &buf, &len, &err);
     ms_trace_set_free(set);
     if (mrc != MS_OK) {
-        cli_lib_error("output", &err);
-        rc = EXIT_WORK;
+        cli_error("%s%s", mrc == MS_E_INVALID ? "--extract-fields: " : "output: ", err.msg);
+        rc = mrc == MS_E_INVALID ? EXIT_USAGE : EXIT_WORK;
     } else
         rc = print_buffer(buf, len);
 done_store:
@@ -202,12 +214,13 @@ done_filter:
 out:
     for (size_t k = 0; k < n_order; k++)
         free(order_buf[k]);
+    ms_fields_free(fields);
     return rc;
 }
 
 static int traces_get(struct cli_globals *g, int argc, char **argv)
 {
-    const char *trace_id = NULL, *output = "json";
+    const char *trace_id = NULL, *output = "json", *extract = NULL;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (cli_is_help(argv[i])) {
@@ -218,6 +231,8 @@ static int traces_get(struct cli_globals *g, int argc, char **argv)
             trace_id = v ? v : "";
         else if (cli_opt_value(argc, argv, &i, "--output", &v))
             output = v ? v : "";
+        else if (cli_opt_value(argc, argv, &i, "--extract-fields", &v))
+            extract = v ? v : "";
         else {
             cli_error("traces get: unknown option '%s' (see 'mlsession traces --help')", argv[i]);
             return EXIT_USAGE;
@@ -244,9 +259,18 @@ static int traces_get(struct cli_globals *g, int argc, char **argv)
     }
     char *json = NULL;
     size_t len = 0;
-    rc = ms_trace_to_json(ms_trace_set_at(set, 0), &json, &len, &err);
+    ms_fields *fields = NULL;
+    if (extract && ms_fields_parse(extract, &fields) != MS_OK)
+        rc = MS_E_NOMEM;
+    else
+        rc = ms_trace_to_json_fields(ms_trace_set_at(set, 0), fields, &json, &len, &err);
+    ms_fields_free(fields);
     ms_trace_set_free(set);
     ms_store_close(store);
+    if (rc == MS_E_INVALID) {
+        cli_error("--extract-fields: %s", err.msg);
+        return EXIT_USAGE;
+    }
     if (rc != MS_OK) {
         cli_lib_error(trace_id, &err);
         return EXIT_WORK;

@@ -193,14 +193,28 @@ MS_API ms_code ms_attr_decode(const ms_attr *a, char **out, size_t *len, bool *i
 MS_API ms_code ms_trace_to_json(const ms_trace *t, char **out, size_t *len,
                                 struct ms_error *err);
 
+/* Field selection, as `--extract-fields a,b` of MLflow's CLI: dot paths,
+ * `backticked` keys with dots, '*' over keys and list items. */
+typedef struct ms_fields ms_fields;
+MS_API ms_code ms_fields_parse(const char *csv, ms_fields **out);
+MS_API void ms_fields_free(ms_fields *f); /* NULL ok */
+MS_API size_t ms_fields_count(const ms_fields *f);
+MS_API const char *ms_fields_name(const ms_fields *f, size_t i);
+
 /* A search result as `mlflow traces search --output json` prints it:
  * {"traces": [...], "next_page_token": ...}; spans as [] unless
- * include_spans. New buffer in *out, free with free(). */
-MS_API ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans, char **out,
-                                 size_t *len, struct ms_error *err);
-/* The same as its table mode prints it (the default columns). */
-MS_API ms_code ms_search_to_table(const ms_trace_set *set, char **out, size_t *len,
-                                  struct ms_error *err);
+ * include_spans; only the given fields when fields is not NULL (an invalid
+ * path on the first trace: MS_E_INVALID). New buffer in *out, free with
+ * free(). */
+MS_API ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans,
+                                 const ms_fields *fields, char **out, size_t *len,
+                                 struct ms_error *err);
+/* The same as its table mode prints it: the default columns, or fields. */
+MS_API ms_code ms_search_to_table(const ms_trace_set *set, const ms_fields *fields, char **out,
+                                  size_t *len, struct ms_error *err);
+/* ms_trace_to_json() with only the given fields (NULL: all). */
+MS_API ms_code ms_trace_to_json_fields(const ms_trace *t, const ms_fields *fields, char **out,
+                                       size_t *len, struct ms_error *err);
 
 MS_API const char *ms_trace_state_name(ms_trace_state s);
 

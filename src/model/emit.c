@@ -338,21 +338,76 @@ ms_code ms_trace_to_json(const ms_trace *t, char **out, size_t *len, struct ms_e
     return finish(&b, p, out, len, err);
 }
 
-ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans, char **out, size_t *len,
-                          struct ms_error *err)
+/* The trace as MLflow's to_dict() JSON, parsed back with p (for fields). */
+static bool trace_tree(const ms_trace *t, bool with_spans, struct msx_buf *tmp,
+                       msx_json_parser *p, msx_json *root)
 {
-    struct msx_buf b;
+    struct msx_jw w;
+    msx_json_parser *inner = msx_json_parser_new();
+    if (!inner)
+        return false;
+    msx_buf_reset(tmp);
+    msx_jw_init(&w, tmp, 0);
+    trace_obj(&w, inner, t, with_spans);
+    msx_json_parser_free(inner);
+    return msx_buf_status(tmp) == MS_OK &&
+           msx_json_parse(p, tmp->ptr, tmp->len, false, root, NULL) == MS_OK;
+}
+
+static ms_code bad_fields(struct msx_buf *bad, struct ms_error *err)
+{
+    if (err) {
+        err->code = MS_E_INVALID;
+        err->offset = -1;
+        snprintf(err->msg, sizeof err->msg,
+                 "invalid field path(s): %.180s (use dot notation, e.g. info.trace_id, "
+                 "info.state, info.assessments.*)",
+                 bad->ptr ? bad->ptr : "");
+    }
+    msx_buf_release(bad);
+    return MS_E_INVALID;
+}
+
+ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans, const ms_fields *fields,
+                          char **out, size_t *len, struct ms_error *err)
+{
+    struct msx_buf b, tmp, bad;
     struct msx_jw w;
     msx_json_parser *p = msx_json_parser_new();
-    if (!p)
+    msx_json_parser *fp = fields ? msx_json_parser_new() : NULL;
+    if (!p || (fields && !fp)) {
+        msx_json_parser_free(p);
+        msx_json_parser_free(fp);
         return nomem(err);
+    }
     msx_buf_init(&b, MSX_CAP_OUTPUT);
+    msx_buf_init(&tmp, MSX_CAP_OUTPUT);
+    msx_buf_init(&bad, MSX_CAP_LINE);
     msx_jw_init(&w, &b, MSX_JW_PYTHON);
     msx_jw_obj_begin(&w);
     msx_jw_keyz(&w, "traces");
     msx_jw_arr_begin(&w);
-    for (size_t i = 0; i < ms_trace_set_count(set); i++)
-        trace_obj(&w, p, ms_trace_set_at(set, i), include_spans);
+    for (size_t i = 0; i < ms_trace_set_count(set); i++) {
+        const ms_trace *t = ms_trace_set_at(set, i);
+        if (!fields) {
+            trace_obj(&w, p, t, include_spans);
+            continue;
+        }
+        msx_json root;
+        if (!trace_tree(t, include_spans, &tmp, fp, &root)) {
+            b.status = b.status ? b.status : MS_E_NOMEM;
+            break;
+        }
+        if (i == 0 && !msi_fields_validate(fields, root, &bad)) {
+            msx_buf_release(&b);
+            msx_buf_release(&tmp);
+            msx_json_parser_free(p);
+            msx_json_parser_free(fp);
+            return bad_fields(&bad, err);
+        }
+        if (!msi_fields_filter(fields, root, &w) && b.status == MS_OK)
+            b.status = MS_E_NOMEM;
+    }
     msx_jw_arr_end(&w);
     msx_jw_keyz(&w, "next_page_token");
     const char *tok = ms_trace_set_next_page_token(set);
@@ -361,6 +416,44 @@ ms_code ms_search_to_json(const ms_trace_set *set, bool include_spans, char **ou
     else
         msx_jw_null(&w);
     msx_jw_obj_end(&w);
+    msx_buf_release(&tmp);
+    msx_buf_release(&bad);
+    msx_json_parser_free(fp);
+    return finish(&b, p, out, len, err);
+}
+
+ms_code ms_trace_to_json_fields(const ms_trace *t, const ms_fields *fields, char **out,
+                                size_t *len, struct ms_error *err)
+{
+    if (!fields)
+        return ms_trace_to_json(t, out, len, err);
+    struct msx_buf b, tmp, bad;
+    struct msx_jw w;
+    msx_json_parser *p = msx_json_parser_new();
+    if (!p)
+        return nomem(err);
+    msx_buf_init(&b, MSX_CAP_OUTPUT);
+    msx_buf_init(&tmp, MSX_CAP_OUTPUT);
+    msx_buf_init(&bad, MSX_CAP_LINE);
+    msx_jw_init(&w, &b, MSX_JW_PYTHON);
+    msx_json root;
+    if (!trace_tree(t, true, &tmp, p, &root)) {
+        msx_buf_release(&tmp);
+        msx_buf_release(&bad);
+        msx_buf_release(&b);
+        msx_json_parser_free(p);
+        return nomem(err);
+    }
+    if (!msi_fields_validate(fields, root, &bad)) {
+        msx_buf_release(&tmp);
+        msx_buf_release(&b);
+        msx_json_parser_free(p);
+        return bad_fields(&bad, err);
+    }
+    if (!msi_fields_filter(fields, root, &w))
+        b.status = MS_E_NOMEM;
+    msx_buf_release(&tmp);
+    msx_buf_release(&bad);
     return finish(&b, p, out, len, err);
 }
 
@@ -429,50 +522,79 @@ static void table_cells(struct msx_buf *cells, size_t off[TABLE_COLS + 1], const
     }
 }
 
-ms_code ms_search_to_table(const ms_trace_set *set, char **out, size_t *len, struct ms_error *err)
+ms_code ms_search_to_table(const ms_trace_set *set, const ms_fields *fields, char **out,
+                           size_t *len, struct ms_error *err)
 {
-    static const char *headers[TABLE_COLS] = {"info.trace_id", "info.request_time",
-                                              "info.state", "info.execution_duration",
-                                              "info.request_preview", "info.response_preview"};
+    static const char *defaults[TABLE_COLS] = {"info.trace_id", "info.request_time",
+                                               "info.state", "info.execution_duration",
+                                               "info.request_preview", "info.response_preview"};
+    size_t ncols = fields ? ms_fields_count(fields) : TABLE_COLS;
     size_t n = ms_trace_set_count(set);
-    struct msx_buf cells, b;
+    struct msx_buf cells, b, tmp, bad;
     msx_buf_init(&cells, MSX_CAP_OUTPUT);
     msx_buf_init(&b, MSX_CAP_OUTPUT);
-    size_t *offs = calloc(n ? n : 1, sizeof(size_t) * (TABLE_COLS + 1));
-    if (!offs)
-        return nomem(err);
-    for (size_t i = 0; i < n; i++)
-        table_cells(&cells, offs + i * (TABLE_COLS + 1), ms_trace_set_at(set, i));
+    msx_buf_init(&tmp, MSX_CAP_OUTPUT);
+    msx_buf_init(&bad, MSX_CAP_LINE);
+    size_t *offs = calloc((n ? n : 1) * (ncols + 1), sizeof(size_t));
+    size_t *width = calloc(ncols ? ncols : 1, sizeof(size_t));
+    msx_json_parser *p = fields ? msx_json_parser_new() : NULL;
+    ms_code rc = MS_OK;
+    if (!offs || !width || (fields && !p)) {
+        rc = nomem(err);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t *o = offs + i * (ncols + 1);
+        if (!fields) {
+            table_cells(&cells, o, ms_trace_set_at(set, i));
+            continue;
+        }
+        msx_json root;
+        if (!trace_tree(ms_trace_set_at(set, i), true, &tmp, p, &root)) {
+            rc = nomem(err);
+            goto done;
+        }
+        if (i == 0 && !msi_fields_validate(fields, root, &bad)) {
+            rc = bad_fields(&bad, err);
+            goto done;
+        }
+        for (size_t c = 0; c < ncols; c++) {
+            o[c] = cells.len;
+            msi_fields_cell(fields, c, root, &cells);
+        }
+        o[ncols] = cells.len;
+    }
     if (n) {
-        size_t width[TABLE_COLS];
-        for (int c = 0; c < TABLE_COLS; c++) {
-            width[c] = strlen(headers[c]) + 2;
+        for (size_t c = 0; c < ncols; c++) {
+            const char *h = fields ? ms_fields_name(fields, c) : defaults[c];
+            width[c] = py_len(h, strlen(h)) + 2;
             if (width[c] < 4)
                 width[c] = 4;
             for (size_t i = 0; i < n; i++) {
-                size_t *o = offs + i * (TABLE_COLS + 1);
-                size_t w = py_len(cells.ptr + o[c], o[c + 1] - o[c]);
-                if (w > width[c])
-                    width[c] = w;
+                size_t *o = offs + i * (ncols + 1);
+                size_t wd = py_len(cells.ptr + o[c], o[c + 1] - o[c]);
+                if (wd > width[c])
+                    width[c] = wd;
             }
         }
         for (size_t row = 0; row < n + 2; row++) {
-            for (int c = 0; c < TABLE_COLS; c++) {
-                size_t w;
+            for (size_t c = 0; c < ncols; c++) {
+                const char *h = fields ? ms_fields_name(fields, c) : defaults[c];
+                size_t wd;
                 if (c)
                     msx_buf_add(&b, "  ", 2);
                 if (row == 0) {
-                    msx_buf_adds(&b, headers[c]);
-                    w = strlen(headers[c]);
+                    msx_buf_adds(&b, h);
+                    wd = py_len(h, strlen(h));
                 } else if (row == 1) {
-                    for (w = 0; w < width[c]; w++)
+                    for (wd = 0; wd < width[c]; wd++)
                         msx_buf_addc(&b, '-');
                 } else {
-                    size_t *o = offs + (row - 2) * (TABLE_COLS + 1);
+                    size_t *o = offs + (row - 2) * (ncols + 1);
                     msx_buf_add(&b, cells.ptr + o[c], o[c + 1] - o[c]);
-                    w = py_len(cells.ptr + o[c], o[c + 1] - o[c]);
+                    wd = py_len(cells.ptr + o[c], o[c + 1] - o[c]);
                 }
-                for (; w < width[c]; w++)
+                for (; wd < width[c]; wd++)
                     msx_buf_addc(&b, ' ');
             }
             if (row + 1 < n + 2)
@@ -484,12 +606,18 @@ ms_code ms_search_to_table(const ms_trace_set *set, char **out, size_t *len, str
     const char *tok = ms_trace_set_next_page_token(set);
     if (tok)
         msx_buf_addf(&b, "\n\nNext page token: %s", tok);
+    if (msx_buf_status(&cells) != MS_OK)
+        rc = nomem(err);
+done:
     free(offs);
-    ms_code rc = msx_buf_status(&cells);
+    free(width);
     msx_buf_release(&cells);
+    msx_buf_release(&tmp);
+    msx_buf_release(&bad);
+    msx_json_parser_free(p);
     if (rc != MS_OK) {
         msx_buf_release(&b);
-        return nomem(err);
+        return rc;
     }
     return finish(&b, NULL, out, len, err);
 }

@@ -36,6 +36,13 @@ bool msi_is_trace(msx_json v);
 bool msi_info_copy(struct msx_arena *a, ms_trace_info *dst, const ms_trace_info *src);
 bool msi_spans_copy(struct msx_arena *a, ms_trace *dst, const ms_trace *src);
 
+/* --extract-fields (extract.c), on a trace's to_dict() JSON */
+struct msx_jw;
+struct msx_buf;
+bool msi_fields_validate(const ms_fields *f, msx_json trace, struct msx_buf *bad);
+bool msi_fields_filter(const ms_fields *f, msx_json trace, struct msx_jw *w);
+void msi_fields_cell(const ms_fields *f, size_t col, msx_json trace, struct msx_buf *b);
+
 /* Copies s into the arena (NUL-terminated); {NULL,0} stays {NULL,0}. */
 ms_str msi_dup(struct msx_arena *a, ms_str s);
 /* Decodes a token usage object; returns false if v holds none. */
