@@ -1,21 +1,27 @@
 /* SPDX-License-Identifier: MIT
  *
- * The SQLite backend: MLflow's SQLAlchemy tracking store (sqlite:///mlflow.db
- * or a bare *.db path), read-only, from 2.x schemas to 3.17's. The schema is
- * introspected once (PRAGMA table_info) and every optional table or column
- * is used only when present, so a store is read as far as this file knows
- * it. Trace infos come from a handful of queries per experiment chunk (one
- * per table, ordered by request id and merged in C), never one per trace;
- * spans from the `spans` table (3.4+) or the traces.json artifacts.
+ * The PostgreSQL backend: MLflow's SQLAlchemy tracking store on PostgreSQL
+ * (postgresql://user:pass@host:port/db, or SQLAlchemy's
+ * postgresql+psycopg2://...), read-only, through libpq. It is the twin of
+ * store_sqlite.c: the same queries, the same reconstruction of what MLflow
+ * 3.17.2's API returns (promoted columns become metadata and tags, assessments
+ * built as SqlAssessments.to_mlflow_entity() does), the same pushdown of
+ * filter, order and page through filter/filter_sql.h (dialect
+ * MSI_SQL_POSTGRES). What differs between the two databases is kept in the
+ * "dialect" section below: $n placeholders, byte-order collation for the
+ * merges in C (COLLATE "C"), the physical row order (ctid for SQLite's
+ * rowid), text results parsed into numbers, information_schema for PRAGMA
+ * table_info.
  *
- * What MLflow 3.17.2's API does on read is reproduced here: promoted columns
- * (trace_info.session_id, token and cost columns, trace_name) become the
- * metadata and tags they replaced (utils/trace_analytics.py,
- * _build_trace_infos_from_rows in sqlalchemy_store.py), assessments are built
- * from their columns as SqlAssessments.to_mlflow_entity() does.
+ * Read-only three ways: the session runs with default_transaction_read_only,
+ * all reads happen in one REPEATABLE READ READ ONLY transaction (one snapshot
+ * for infos and spans) that is rolled back at close, and no SQL text ever
+ * holds a value: every value goes through PQexecParams.
  *
- * Only this file sees sqlite3.h. It never prints, exits or writes: every
- * value goes through sqlite3_bind_*, never into SQL text.
+ * The password of the URI never appears in an error message: messages name
+ * the server as user@host:port/db, and any text from libpq is scrubbed of it.
+ *
+ * Only this file sees libpq-fe.h. It never prints, exits or writes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -25,9 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <sqlite3.h>
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
+#include <libpq-fe.h>
 
 #include "json/json.h"
 #include "json/json_write.h"
@@ -36,12 +40,11 @@
 #include "store/store.h"
 #include "util/buf.h"
 
-/* Bound parameters per IN (...) list: MLflow's own child-query batch size,
- * well below SQLite's SQLITE_MAX_VARIABLE_NUMBER (999 before 3.32). */
+/* Bound parameters per IN (...) list: MLflow's own child-query batch size. */
 #define CHUNK 500
 /* A traces.json bigger than this is not read (its trace keeps no spans). */
 #define MAX_ARTIFACT_BYTES ((size_t)1 << 30)
-#define BUSY_TIMEOUT_MS 5000
+#define CONNECT_TIMEOUT_S "10"
 
 static const char TRACE_NAME_TAG[] = "mlflow.traceName";
 static const char SPANS_LOCATION_TAG[] = "mlflow.trace.spansLocation";
@@ -96,9 +99,10 @@ static const char *const as_cols[AS_N] = {
 };
 
 struct pg_state {
-    sqlite3 *db;
-    char *path; /* the .db file */
-    char *dir;  /* its directory, for relocating artifact paths */
+    PGconn *db;
+    char *where;    /* user@host:port/db: names the store in messages */
+    char *password; /* only to scrub it from libpq's messages */
+    PGresult *cols; /* (table_name, column_name) of the tables read */
     bool has_tags, has_meta, has_assessments, has_spans;
     bool ti_exec;
     bool ti[TI_N];
@@ -115,14 +119,39 @@ struct pg_state {
     char note[256];
 };
 
+/* One row of a result: libpq hands the whole result at once. */
+struct row {
+    PGresult *r;
+    int i;
+};
+
 static ms_code nomem(struct ms_error *err)
 {
     return msi_error(err, MS_E_NOMEM, "out of memory");
 }
 
-static ms_code sql_fail(struct pg_state *s, struct ms_error *err)
+/* libpq's message, first line, with the password (if any) blanked out. */
+static void scrub(const struct pg_state *s, const char *in, char *out, size_t cap)
 {
-    return msi_error(err, MS_E_STORE, "%s: %s", s->path, sqlite3_errmsg(s->db));
+    size_t n = 0, pl = s && s->password ? strlen(s->password) : 0;
+    for (const char *p = in ? in : ""; *p && *p != '\n' && n + 1 < cap;) {
+        if (pl && strncmp(p, s->password, pl) == 0) {
+            for (const char *q = "***"; *q && n + 1 < cap; q++)
+                out[n++] = *q;
+            p += pl;
+        } else
+            out[n++] = *p++;
+    }
+    out[n] = '\0';
+}
+
+static ms_code pq_fail(struct pg_state *s, const PGresult *r, struct ms_error *err)
+{
+    char msg[200];
+    scrub(s, r ? PQresultErrorMessage(r) : PQerrorMessage(s->db), msg, sizeof msg);
+    if (!msg[0])
+        scrub(s, PQerrorMessage(s->db), msg, sizeof msg);
+    return msi_error(err, MS_E_STORE, "%s: %s", s->where, msg);
 }
 
 #if defined(__GNUC__)
@@ -146,27 +175,132 @@ static char *xstrdup(const char *p)
     return q;
 }
 
+/* ---- dialect: everything PostgreSQL does otherwise than SQLite ---------- */
+
+/* Byte order (SQLite's BINARY collation) for the ORDER BYs the C merges
+ * rely on; a database's own collation (en_US...) would not be memcmp. */
+#define BYTES " COLLATE \"C\""
+/* The physical row order SQLite's rowid gives (an unordered seq scan). */
+#define ROW_ORDER "ctid"
+
+/* "$first, $first+1 ..." for n parameters. */
+static void add_params(struct msx_buf *b, int first, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        msx_buf_addf(b, "%s$%d", i ? "," : "", first + (int)i);
+}
+
+/* Runs sql with params (may be NULL) as text; the result must have tuples. */
+static ms_code run(struct pg_state *s, const char *sql, const struct msi_sql_params *p,
+                   PGresult **out, struct ms_error *err)
+{
+    enum { INT8OID = 20, FLOAT8OID = 701 };
+    size_t n = p ? p->n : 0;
+    const char **vals = NULL;
+    Oid *types = NULL;
+    char *nums = NULL; /* text of the numeric parameters, 32 bytes each */
+    *out = NULL;
+    if (n > 65535)
+        return msi_error(err, MS_E_TOOBIG, "%s: too many query parameters", s->where);
+    if (n && (!(vals = calloc(n, sizeof *vals)) || !(types = calloc(n, sizeof *types)) ||
+              !(nums = malloc(n * 32)))) {
+        free(vals);
+        free(types);
+        return nomem(err);
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct msi_sql_param *v = &p->v[k];
+        char *t = nums + k * 32;
+        if (v->type == MSI_SQL_TEXT) {
+            vals[k] = v->text;
+            types[k] = 0; /* unknown: typed by its context, as psycopg2's literals */
+        } else if (v->type == MSI_SQL_INT64) {
+            snprintf(t, 32, "%lld", (long long)v->i);
+            vals[k] = t;
+            types[k] = INT8OID;
+        } else {
+            snprintf(t, 32, "%.17g", v->d);
+            vals[k] = t;
+            types[k] = FLOAT8OID;
+        }
+    }
+    PGresult *r = PQexecParams(s->db, sql, (int)n, types, vals, NULL, NULL, 0);
+    free(vals);
+    free(types);
+    free(nums);
+    if (!r)
+        return pq_fail(s, NULL, err);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        ms_code code = pq_fail(s, r, err);
+        PQclear(r);
+        return code;
+    }
+    *out = r;
+    return MS_OK;
+}
+
+static ms_code run_cmd(struct pg_state *s, const char *sql, struct ms_error *err)
+{
+    PGresult *r;
+    ms_code code = run(s, sql, NULL, &r, err);
+    PQclear(r);
+    return code;
+}
+
 /* ---- column helpers ----------------------------------------------------- */
 
 static ms_str col_str(const struct row *st, int i)
 {
     ms_str r = {NULL, 0};
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+    if (PQgetisnull(st->r, st->i, i))
         return r;
-    const char *p = (const char *)sqlite3_column_text(st, i);
-    if (!p)
-        return r; /* out of memory converting; treated as absent */
-    r.ptr = p;
-    r.len = (size_t)sqlite3_column_bytes(st, i);
+    r.ptr = PQgetvalue(st->r, st->i, i);
+    r.len = (size_t)PQgetlength(st->r, st->i, i);
     return r;
 }
 
 static bool col_is_null(const struct row *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL;
+    return PQgetisnull(st->r, st->i, i) != 0;
 }
 
-/* SQLite's BINARY collation: memcmp, then the shorter first. */
+/* Integer columns come as decimal text; a boolean as t/f. */
+static int64_t col_int64(const struct row *st, int i)
+{
+    const char *p = PQgetvalue(st->r, st->i, i);
+    if (*p == 't')
+        return 1;
+    if (*p == 'f')
+        return 0;
+    return strtoll(p, NULL, 10);
+}
+
+static double col_double(const struct row *st, int i)
+{
+    return strtod(PQgetvalue(st->r, st->i, i), NULL);
+}
+
+/* An integer column's value, or a float one holding an exact integer
+ * (token_count_or_none); false otherwise. */
+static bool col_exact_int(const struct row *st, int i, int64_t *v)
+{
+    const char *p = PQgetvalue(st->r, st->i, i);
+    char *end;
+    errno = 0;
+    long long x = strtoll(p, &end, 10);
+    if (*p && *end == '\0' && errno == 0) {
+        *v = x;
+        return true;
+    }
+    double d = strtod(p, &end);
+    if (*end || !(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+        d != (double)(int64_t)d)
+        return false;
+    *v = (int64_t)d;
+    return true;
+}
+
+/* byte order, as the COLLATE "C" results come */
 static int bin_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
     int c = memcmp(a, b, an < bn ? an : bn);
@@ -181,82 +315,7 @@ static bool str_is(ms_str s, const char *lit)
     return s.ptr && s.len == n && memcmp(s.ptr, lit, n) == 0;
 }
 
-/* ---- REGEXP (for RLIKE pushed down to SQL) ------------------------------ */
-
-static void free_code(void *p)
-{
-    pcre2_code_free((pcre2_code *)p);
-}
-
-/* regexp(pattern, subject): SQLite rewrites "X REGEXP Y" as regexp(Y, X).
- * The compiled pattern is cached on the statement with auxdata. NULL in,
- * NULL out, as for SQL's other operators. */
-static void regexp_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    if (sqlite3_value_type(argv[0]) == SQLITE_NULL || sqlite3_value_type(argv[1]) == SQLITE_NULL)
-        return;
-    pcre2_code *re = sqlite3_get_auxdata(ctx, 0);
-    if (!re) {
-        const unsigned char *pat = sqlite3_value_text(argv[0]);
-        int plen = sqlite3_value_bytes(argv[0]);
-        int ecode;
-        PCRE2_SIZE eoff;
-        if (!pat) {
-            sqlite3_result_error_nomem(ctx);
-            return;
-        }
-        re = pcre2_compile(pat, (PCRE2_SIZE)plen, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ecode,
-                           &eoff, NULL);
-        if (!re) {
-            char msg[160];
-            PCRE2_UCHAR buf[120];
-            pcre2_get_error_message(ecode, buf, sizeof buf);
-            snprintf(msg, sizeof msg, "bad regular expression at byte %zu: %s", (size_t)eoff,
-                     (const char *)buf);
-            sqlite3_result_error(ctx, msg, -1);
-            return;
-        }
-        sqlite3_set_auxdata(ctx, 0, re, free_code);
-        re = sqlite3_get_auxdata(ctx, 0); /* NULL if SQLite dropped it at once */
-        if (!re) {
-            sqlite3_result_error_nomem(ctx);
-            return;
-        }
-    }
-    const unsigned char *subj = sqlite3_value_text(argv[1]);
-    int slen = sqlite3_value_bytes(argv[1]);
-    if (!subj) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    if (!md) {
-        sqlite3_result_error_nomem(ctx);
-        return;
-    }
-    int rc = pcre2_match(re, subj, (PCRE2_SIZE)slen, 0, 0, md, NULL);
-    pcre2_match_data_free(md);
-    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
-        sqlite3_result_error(ctx, "regular expression match failed", -1);
-        return;
-    }
-    sqlite3_result_int(ctx, rc >= 0);
-}
-
 /* ---- open --------------------------------------------------------------- */
-
-/* Appends path to b percent-encoded for a file: URI ('?', '#', '%' and
- * anything outside printable ASCII). */
-static void uri_path(struct msx_buf *b, const char *path)
-{
-    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-        if (*p == '?' || *p == '#' || *p == '%' || *p <= 0x20 || *p >= 0x7f)
-            msx_buf_addf(b, "%%%02X", *p);
-        else
-            msx_buf_addc(b, (char)*p);
-    }
-}
 
 static bool exists(const char *path, off_t *size)
 {
@@ -268,83 +327,23 @@ static bool exists(const char *path, off_t *size)
     return true;
 }
 
-/* Chooses how to open the file without ever creating one beside it.
- *
- * SQLite opened with mode=ro still creates <db>-wal and <db>-shm for a
- * WAL-mode database (checked with 3.40: both appear and stay). So:
- *  - rollback-journal databases (header bytes 18/19 == 1): mode=ro; a reader
- *    takes a shared lock and creates nothing;
- *  - WAL databases whose -wal is absent or empty: every committed page is in
- *    the main file, so immutable=1 reads it without the -shm index (and
- *    without locks: a writer starting meanwhile is not seen);
- *  - WAL databases with a -wal and its -shm: mode=ro reads through the
- *    existing index, seeing the writer's committed transactions;
- *  - a -wal without its -shm: its content cannot be read without creating
- *    the index, and ignoring it would read stale data, so this is refused.
- * Returns the URI query ("mode=ro" ...) or NULL with err set. */
-static const char *open_mode(const char *path, struct ms_error *err)
-{
-    unsigned char hdr[20];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        msi_error(err, MS_E_IO, "%s: cannot open the file", path);
-        return NULL;
-    }
-    size_t got = fread(hdr, 1, sizeof hdr, f);
-    fclose(f);
-    bool wal = got == sizeof hdr && memcmp(hdr, "SQLite format 3", 16) == 0 &&
-               (hdr[18] == 2 || hdr[19] == 2);
-    if (!wal)
-        return "mode=ro";
-    size_t n = strlen(path);
-    char *side = malloc(n + 5);
-    if (!side) {
-        nomem(err);
-        return NULL;
-    }
-    off_t wal_size = 0;
-    memcpy(side, path, n);
-    memcpy(side + n, "-wal", 5);
-    bool has_wal = exists(side, &wal_size) && wal_size > 0;
-    memcpy(side + n, "-shm", 5);
-    bool has_shm = exists(side, NULL);
-    free(side);
-    if (!has_wal)
-        return "mode=ro&immutable=1";
-    if (has_shm)
-        return "mode=ro";
-    msi_error(err, MS_E_STORE,
-              "%s: write-ahead log without its -shm index; reading it would create files "
-              "(let mlflow open the store once, or read a copy)",
-              path);
-    return NULL;
-}
-
 /* Fills present[i] for each name of cols in table; returns whether the
- * table exists. */
-static ms_code table_cols(struct pg_state *s, const char *table, const char *const *cols,
-                          size_t n, bool *present, bool *exists_out, struct ms_error *err)
+ * table exists (has a column this role can see). */
+static void table_cols(struct pg_state *s, const char *table, const char *const *cols, size_t n,
+                       bool *present, bool *exists_out)
 {
-    const struct row *st;
     *exists_out = false;
     for (size_t i = 0; i < n; i++)
         present[i] = false;
-    if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info(?1)", -1, &st, NULL) !=
-        SQLITE_OK)
-        return sql_fail(s, err);
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
+    for (int r = 0; r < PQntuples(s->cols); r++) {
+        if (strcmp(PQgetvalue(s->cols, r, 0), table) != 0)
+            continue;
+        const char *name = PQgetvalue(s->cols, r, 1);
         *exists_out = true;
-        for (size_t i = 0; name && i < n; i++)
+        for (size_t i = 0; i < n; i++)
             if (strcmp(name, cols[i]) == 0)
                 present[i] = true;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return sql_fail(s, err);
-    return MS_OK;
 }
 
 static ms_code introspect(struct pg_state *s, struct ms_error *err)
@@ -356,136 +355,213 @@ static ms_code introspect(struct pg_state *s, struct ms_error *err)
     static const char *const kv_cols[] = {"request_id", "key", "value"};
     static const char *const span_cols[] = {"trace_id", "content", "parent_span_id",
                                             "start_time_unix_nano", "span_id"};
-    bool b[5], ex_ti, ex_exp, ex;
-    ms_code rc = table_cols(s, "trace_info", base_ti, 4, b, &ex_ti, err);
+    static const char *const tables[] = {"trace_info",  "experiments", "trace_tags",
+                                         "trace_request_metadata", "assessments",
+                                         "entity_associations", "spans"};
+    struct msi_sql_params p;
+    msi_sql_params_init(&p);
+    for (size_t k = 0; k < sizeof tables / sizeof *tables; k++)
+        if (msi_sql_params_add_text(&p, tables[k], strlen(tables[k])) != MS_OK) {
+            msi_sql_params_release(&p);
+            return nomem(err);
+        }
+    ms_code rc = run(s,
+                     "SELECT table_name::text, column_name::text FROM information_schema.columns"
+                     " WHERE table_schema = current_schema() AND table_name IN"
+                     " ($1,$2,$3,$4,$5,$6,$7)",
+                     &p, &s->cols, err);
+    msi_sql_params_release(&p);
     if (rc != MS_OK)
         return rc;
+    bool b[5], ex_ti, ex_exp, ex;
+    table_cols(s, "trace_info", base_ti, 4, b, &ex_ti);
     bool ti_ok = ex_ti && b[0] && b[1] && b[2];
     s->ti_exec = b[3];
-    rc = table_cols(s, "experiments", exp_cols, 4, b, &ex_exp, err);
-    if (rc != MS_OK)
-        return rc;
+    table_cols(s, "experiments", exp_cols, 4, b, &ex_exp);
     if (!ti_ok || !ex_exp || !b[0])
-        return msi_error(err, MS_E_UNSUPPORTED, "%s: not an mlflow tracking database", s->path);
+        return msi_error(err, MS_E_UNSUPPORTED, "%s: not an mlflow tracking database",
+                         s->where);
     s->exp_name = b[1];
     s->exp_artifact = b[2];
     s->exp_stage = b[3];
-    if ((rc = table_cols(s, "trace_info", ti_cols, TI_N, s->ti, &ex, err)) != MS_OK)
-        return rc;
-    if ((rc = table_cols(s, "trace_tags", kv_cols, 3, b, &ex, err)) != MS_OK)
-        return rc;
+    table_cols(s, "trace_info", ti_cols, TI_N, s->ti, &ex);
+    table_cols(s, "trace_tags", kv_cols, 3, b, &ex);
     s->has_tags = b[0] && b[1] && b[2];
-    if ((rc = table_cols(s, "trace_request_metadata", kv_cols, 3, b, &ex, err)) != MS_OK)
-        return rc;
+    table_cols(s, "trace_request_metadata", kv_cols, 3, b, &ex);
     s->has_meta = b[0] && b[1] && b[2];
-    if ((rc = table_cols(s, "assessments", as_cols, AS_N, s->as, &ex, err)) != MS_OK)
-        return rc;
+    table_cols(s, "assessments", as_cols, AS_N, s->as, &ex);
     /* the columns without which an assessment means nothing */
     s->has_assessments = ex && s->as[AS_ID] && s->as[AS_NAME] && s->as[AS_TYPE] &&
                          s->as[AS_VALUE];
     {
         static const char *const tid[] = {"trace_id"};
         bool t;
-        if ((rc = table_cols(s, "assessments", tid, 1, &t, &ex, err)) != MS_OK)
-            return rc;
+        table_cols(s, "assessments", tid, 1, &t, &ex);
         s->has_assessments = s->has_assessments && t;
     }
     {
         static const char *const agg[] = {"aggregate_value", "is_numeric_value"};
         static const char *const links[] = {"source_id", "destination_id"};
         bool t[2];
-        if ((rc = table_cols(s, "assessments", agg, 2, t, &ex, err)) != MS_OK)
-            return rc;
+        table_cols(s, "assessments", agg, 2, t, &ex);
         s->as_aggregate = t[0] && t[1];
-        if ((rc = table_cols(s, "entity_associations", links, 2, t, &ex, err)) != MS_OK)
-            return rc;
+        table_cols(s, "entity_associations", links, 2, t, &ex);
         s->has_links = t[0] && t[1];
     }
-    if ((rc = table_cols(s, "spans", span_cols, 5, b, &ex, err)) != MS_OK)
-        return rc;
+    table_cols(s, "spans", span_cols, 5, b, &ex);
     s->has_spans = b[0] && b[1];
     s->sp_parent = b[2];
     s->sp_start = b[3] && b[4];
+    PQclear(s->cols);
+    s->cols = NULL;
     return MS_OK;
 }
 
-static void sq_close(void *state)
+static void pg_close(void *state)
 {
     struct pg_state *s = state;
     if (!s)
         return;
-    sqlite3_close(s->db);
+    if (s->db) {
+        if (PQstatus(s->db) == CONNECTION_OK)
+            PQclear(PQexec(s->db, "ROLLBACK"));
+        PQfinish(s->db);
+    }
+    PQclear(s->cols);
     msx_json_parser_free(s->parser);
     msx_json_parser_free(s->inner);
-    free(s->path);
-    free(s->dir);
+    if (s->password) {
+        memset(s->password, 0, strlen(s->password));
+        free(s->password);
+    }
+    free(s->where);
     free(s);
 }
 
-static ms_code sq_open(const char *uri, const char *path, void **state, struct ms_error *err)
+/* The connection string libpq takes: SQLAlchemy's postgresql+driver:// is
+ * postgresql:// to libpq. New string or NULL. */
+static char *libpq_uri(const char *uri)
 {
-    (void)uri;
-    if (!path || !*path)
-        return msi_error(err, MS_E_INVALID, "no database path");
-    if (!exists(path, NULL))
-        return msi_error(err, MS_E_IO, "%s: no such file or directory", path);
-    const char *mode = open_mode(path, err);
-    if (!mode)
-        return err ? err->code : MS_E_STORE;
+    const char *rest = strstr(uri, "://");
+    if (!rest)
+        return NULL;
+    size_t n = strlen(rest);
+    char *u = malloc(n + sizeof "postgresql");
+    if (u) {
+        memcpy(u, "postgresql", sizeof "postgresql" - 1);
+        memcpy(u + sizeof "postgresql" - 1, rest, n + 1);
+    }
+    return u;
+}
+
+/* user@host:port/db of a connection, for messages (no password). */
+static char *describe(PGconn *c, const char *conninfo)
+{
+    struct msx_buf b;
+    msx_buf_init(&b, MSX_CAP_LINE);
+    const char *user = c ? PQuser(c) : NULL, *host = c ? PQhost(c) : NULL,
+               *port = c ? PQport(c) : NULL, *db = c ? PQdb(c) : NULL;
+    if (host && *host) {
+        msx_buf_addf(&b, "postgresql://%s%s%s%s%s/%s", user && *user ? user : "",
+                     user && *user ? "@" : "", host, port && *port ? ":" : "",
+                     port ? port : "", db ? db : "");
+    } else {
+        /* no connection object: cut the userinfo's password out by hand */
+        const char *p = strstr(conninfo, "://");
+        p = p ? p + 3 : conninfo;
+        /* userinfo ends at the last '@' of the authority (a password may
+         * hold a raw '@'); the user is what precedes its first ':' */
+        size_t auth = strcspn(p, "/?");
+        const char *at = NULL;
+        for (const char *q = p; q < p + auth; q++)
+            if (*q == '@')
+                at = q;
+        msx_buf_adds(&b, "postgresql://");
+        if (at) {
+            size_t ulen = strcspn(p, ":");
+            msx_buf_add(&b, p, ulen < (size_t)(at - p) ? ulen : (size_t)(at - p));
+            msx_buf_adds(&b, at);
+        } else
+            msx_buf_adds(&b, p);
+    }
+    msx_buf_addc(&b, '\0');
+    char *r = msx_buf_status(&b) == MS_OK ? msx_buf_take(&b, NULL) : NULL;
+    msx_buf_release(&b);
+    return r;
+}
+
+static ms_code pg_open(const char *uri, const char *path, void **state, struct ms_error *err)
+{
+    (void)path;
     struct pg_state *s = calloc(1, sizeof *s);
     if (!s)
         return nomem(err);
-    s->path = xstrdup(path);
-    s->dir = xstrdup(path);
+    char *conninfo = libpq_uri(uri);
     s->parser = msx_json_parser_new();
     s->inner = msx_json_parser_new();
-    if (!s->path || !s->dir || !s->parser || !s->inner) {
-        sq_close(s);
+    if (!conninfo || !s->parser || !s->inner) {
+        free(conninfo);
+        pg_close(s);
+        return conninfo ? nomem(err) : msi_error(err, MS_E_INVALID, "not a postgresql uri");
+    }
+    /* a raw '@' in the userinfo: libpq would take part of the password for
+     * the host and print it; refuse before it can */
+    {
+        const char *p = strstr(conninfo, "://") + 3;
+        size_t auth = strcspn(p, "/?"), ats = 0;
+        for (size_t k = 0; k < auth; k++)
+            ats += p[k] == '@';
+        if (ats > 1) {
+            char *where = describe(NULL, conninfo);
+            msi_error(err, MS_E_INVALID,
+                      "%s: bad connection uri: '@' in the user or password must be written %%40",
+                      where ? where : "postgresql");
+            free(where);
+            free(conninfo);
+            pg_close(s);
+            return MS_E_INVALID;
+        }
+    }
+    /* the password as libpq parsed it (percent-decoding included) */
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &perr);
+    if (!opts) {
+        char *where = describe(NULL, conninfo);
+        char msg[200];
+        scrub(NULL, perr, msg, sizeof msg);
+        msi_error(err, MS_E_INVALID, "%s: bad connection uri: %s", where ? where : "postgresql",
+                  msg);
+        PQfreemem(perr);
+        free(where);
+        free(conninfo);
+        pg_close(s);
+        return MS_E_INVALID;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+            s->password = xstrdup(o->val);
+    PQconninfoFree(opts);
+    static const char *const keys[] = {"dbname", "options", "client_encoding",
+                                       "application_name", "connect_timeout", NULL};
+    const char *vals[] = {conninfo, "-c default_transaction_read_only=on", "UTF8", "mlsession",
+                          CONNECT_TIMEOUT_S, NULL};
+    s->db = PQconnectdbParams(keys, vals, 1);
+    s->where = describe(s->db && PQstatus(s->db) == CONNECTION_OK ? s->db : NULL, conninfo);
+    free(conninfo);
+    if (!s->where) {
+        pg_close(s);
         return nomem(err);
     }
-    char *slash = strrchr(s->dir, '/');
-    if (slash)
-        slash[slash == s->dir ? 1 : 0] = '\0';
-    else
-        memcpy(s->dir, ".", 2);
-
-    struct msx_buf u;
-    msx_buf_init(&u, MSX_CAP_LINE);
-    msx_buf_adds(&u, "file:");
-    uri_path(&u, path);
-    msx_buf_addf(&u, "?%s", mode);
-    msx_buf_addc(&u, '\0');
-    if (msx_buf_status(&u) != MS_OK) {
-        msx_buf_release(&u);
-        sq_close(s);
-        return nomem(err);
-    }
-    int rc = sqlite3_open_v2(u.ptr, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
-    msx_buf_release(&u);
-    ms_code code = MS_OK;
-    if (rc != SQLITE_OK) {
-        code = s->db ? sql_fail(s, err) : nomem(err);
-        sq_close(s);
+    ms_code code;
+    if (!s->db || PQstatus(s->db) != CONNECTION_OK) {
+        code = s->db ? pq_fail(s, NULL, err) : nomem(err);
+        pg_close(s);
         return code;
     }
-    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(s->db, 1);
-    /* belt and braces: no writes even by mistake, and no SQL functions
-     * called from a hostile file's views or triggers; LIKE is case
-     * sensitive as MLflow sets it for SQLite (ILIKE is compiled apart) */
-    if (sqlite3_exec(s->db, "PRAGMA query_only=1; PRAGMA trusted_schema=0;"
-                             " PRAGMA case_sensitive_like=1;", NULL, NULL,
-                     NULL) != SQLITE_OK ||
-        sqlite3_create_function_v2(s->db, "regexp", 2,
-                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
-                                   regexp_fn, NULL, NULL, NULL) != SQLITE_OK) {
-        code = sql_fail(s, err);
-        sq_close(s);
-        return code;
-    }
-    code = introspect(s, err);
-    if (code != MS_OK) {
-        sq_close(s);
+    /* one snapshot for everything read; never committed */
+    if ((code = run_cmd(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) != MS_OK ||
+        (code = introspect(s, err)) != MS_OK) {
+        pg_close(s);
         return code;
     }
     *state = s;
@@ -494,39 +570,35 @@ static ms_code sq_open(const char *uri, const char *path, void **state, struct m
 
 /* ---- experiments -------------------------------------------------------- */
 
-static ms_code sq_experiments(void *state, struct msx_arena *a, ms_experiment **list, size_t *n,
+static ms_code pg_experiments(void *state, struct msx_arena *a, ms_experiment **list, size_t *n,
                               struct ms_error *err)
 {
     struct pg_state *s = state;
     char sql[512];
     snprintf(sql, sizeof sql,
-             "SELECT e.experiment_id, %s, %s, %s, COUNT(t.request_id)"
+             "SELECT e.experiment_id::text, %s, %s, %s, COUNT(t.request_id)"
              " FROM experiments e LEFT JOIN trace_info t ON t.experiment_id = e.experiment_id"
              "%s GROUP BY e.experiment_id ORDER BY e.experiment_id",
-             s->exp_name ? "e.name" : "''", s->exp_artifact ? "e.artifact_location" : "NULL",
-             s->exp_stage ? "e.lifecycle_stage" : "'active'",
-             s->exp_stage ? " WHERE e.lifecycle_stage = ?1" : "");
-    const struct row *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(s, err);
-    if (s->exp_stage)
-        sqlite3_bind_text(st, 1, "active", -1, SQLITE_STATIC);
-    size_t cap = 16, k = 0;
-    ms_experiment *l = msx_arena_calloc(a, cap, sizeof *l);
-    int rc;
-    ms_code code = MS_OK;
-    while (l && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (k == cap) {
-            ms_experiment *nl = msx_arena_calloc(a, cap * 2, sizeof *nl);
-            if (!nl) {
-                l = NULL;
-                break;
-            }
-            memcpy(nl, l, k * sizeof *l);
-            l = nl;
-            cap *= 2;
-        }
-        ms_experiment *e = &l[k++];
+             s->exp_name ? "MIN(e.name)" : "''",
+             s->exp_artifact ? "MIN(e.artifact_location)" : "NULL",
+             s->exp_stage ? "MIN(e.lifecycle_stage)" : "'active'",
+             s->exp_stage ? " WHERE e.lifecycle_stage = $1" : "");
+    struct msi_sql_params p;
+    msi_sql_params_init(&p);
+    if (s->exp_stage && msi_sql_params_add_text(&p, "active", 6) != MS_OK) {
+        msi_sql_params_release(&p);
+        return nomem(err);
+    }
+    PGresult *res;
+    ms_code code = run(s, sql, &p, &res, err);
+    msi_sql_params_release(&p);
+    if (code != MS_OK)
+        return code;
+    int rows = PQntuples(res);
+    ms_experiment *l = msx_arena_calloc(a, rows ? (size_t)rows : 1, sizeof *l);
+    for (int k = 0; l && k < rows; k++) {
+        struct row q = {res, k}, *st = &q;
+        ms_experiment *e = &l[k];
         e->experiment_id = msi_dup(a, col_str(st, 0));
         ms_str name = col_str(st, 1);
         e->name = msi_dup(a, name.ptr ? name : (ms_str){"", 0});
@@ -536,39 +608,15 @@ static ms_code sq_experiments(void *state, struct msx_arena *a, ms_experiment **
         if (!e->experiment_id.ptr || !e->name.ptr)
             l = NULL;
     }
+    PQclear(res);
     if (!l)
-        code = nomem(err);
-    else if (rc != SQLITE_DONE)
-        code = sql_fail(s, err);
-    sqlite3_finalize(st);
-    if (code != MS_OK)
-        return code;
+        return nomem(err);
     *list = l;
-    *n = k;
+    *n = (size_t)rows;
     return MS_OK;
 }
 
 /* ---- scan: trace infos ------------------------------------------------- */
-
-/* Binds an experiment id: as an integer when it is one (the column is
- * INTEGER), else as text (matches nothing, as in MLflow). */
-static void bind_exp_id(const struct row *st, int i, const char *id)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(id, &end, 10);
-    if (*id && *end == '\0' && errno == 0 && (*id == '-' || (*id >= '0' && *id <= '9')))
-        sqlite3_bind_int64(st, i, v);
-    else
-        sqlite3_bind_text(st, i, id, -1, SQLITE_STATIC);
-}
-
-/* ", ?N, ?N+1 ..." for n parameters starting at first. */
-static void add_params(struct msx_buf *b, int first, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        msx_buf_addf(b, "%s?%d", i ? "," : "", first + (int)i);
-}
 
 /* Python's json.dumps of the usage columns (compatibility_metadata_from_columns):
  * the keys present, in TOKEN_COLUMN_BY_KEY order, ", " and ": " separators. */
@@ -588,16 +636,8 @@ static bool token_json(const struct row *st, const struct pg_state *s, struct ms
         if (!s->ti[TI_TOK0 + k] || col_is_null(st, c))
             continue;
         int64_t v;
-        int ty = sqlite3_column_type(st, c);
-        if (ty == SQLITE_INTEGER)
-            v = col_int64(st, c);
-        else if (ty == SQLITE_FLOAT) {
-            double d = col_double(st, c);
-            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(int64_t)d)
-                continue; /* token_count_or_none: not an exact integer */
-            v = (int64_t)d;
-        } else
-            continue;
+        if (!col_exact_int(st, c, &v))
+            continue; /* token_count_or_none: not an exact integer */
         msx_buf_addf(b, "%s\"%s\": %lld", any ? ", " : "{", ti_cols[TI_TOK0 + k], (long long)v);
         any = true;
         if (fields[k]) {
@@ -707,7 +747,7 @@ static ms_code add_info(struct pg_state *s, const struct row *st, ms_trace_set *
 }
 
 /* A trace of the result by id: child queries ask for the traces of a chunk
- * (ids sorted, SQLite's BINARY order) and return rows in that order, so a
+ * (ids sorted in byte order, COLLATE "C") and return rows in that order, so a
  * cursor moves forward only. */
 struct idref {
     const char *id;
@@ -730,29 +770,29 @@ static size_t ref_find(const struct idref *refs, size_t n, size_t *cur, ms_str i
     return refs[*cur].i;
 }
 
-/* Prepares "<head> IN (?,...) <tail>" with the chunk's ids bound. */
-static ms_code prepare_in(struct pg_state *s, const char *head, const char *tail,
-                          const struct idref *refs, size_t n, sqlite3_stmt **st,
-                          struct ms_error *err)
+/* Runs "<head> IN ($1,...) <tail>" with the chunk's ids bound. */
+static ms_code run_in(struct pg_state *s, const char *head, const char *tail,
+                      const struct idref *refs, size_t n, PGresult **res, struct ms_error *err)
 {
     struct msx_buf sql;
+    struct msi_sql_params p;
+    ms_code code = MS_OK;
     msx_buf_init(&sql, MSX_CAP_LINE);
+    msi_sql_params_init(&p);
     msx_buf_adds(&sql, head);
     msx_buf_adds(&sql, " IN (");
     add_params(&sql, 1, n);
     msx_buf_addf(&sql, ") %s", tail);
     msx_buf_addc(&sql, '\0');
-    if (msx_buf_status(&sql) != MS_OK) {
-        msx_buf_release(&sql);
-        return nomem(err);
-    }
-    int rc = sqlite3_prepare_v2(s->db, sql.ptr, -1, st, NULL);
+    for (size_t k = 0; k < n && code == MS_OK; k++)
+        code = msi_sql_params_add_text(&p, refs[k].id, refs[k].len);
+    if (code != MS_OK || msx_buf_status(&sql) != MS_OK)
+        code = nomem(err);
+    else
+        code = run(s, sql.ptr, &p, res, err);
     msx_buf_release(&sql);
-    if (rc != SQLITE_OK)
-        return sql_fail(s, err);
-    for (size_t k = 0; k < n; k++)
-        sqlite3_bind_text(*st, (int)k + 1, refs[k].id, (int)refs[k].len, SQLITE_STATIC);
-    return MS_OK;
+    msi_sql_params_release(&p);
+    return code;
 }
 
 /* A growing scratch vector, reused across traces; its content is copied to
@@ -805,13 +845,13 @@ static ms_code load_kvs(struct pg_state *s, ms_trace_set *set, const struct idre
                         size_t n, bool is_meta, struct ms_error *err)
 {
     struct msx_arena *a = msi_trace_set_arena(set);
-    const struct row *st = NULL;
-    ms_code code = prepare_in(s,
+    PGresult *res = NULL;
+    ms_code code = run_in(s,
                               is_meta ? "SELECT request_id, key, value FROM trace_request_metadata"
                                         " WHERE request_id"
                                       : "SELECT request_id, key, value FROM trace_tags"
                                         " WHERE request_id",
-                              "ORDER BY request_id, key", refs, n, &st, err);
+                              "ORDER BY request_id" BYTES ", key" BYTES, refs, n, &res, err);
     if (code != MS_OK)
         return code;
     /* keys MLflow re-creates from promoted columns, ignored as rows then */
@@ -821,8 +861,9 @@ static ms_code load_kvs(struct pg_state *s, ms_trace_set *set, const struct idre
     bool skip_name = !is_meta && s->ti[TI_NAME];
     size_t cur = 0, owner = SIZE_MAX;
     struct vec v = {NULL, 0, 0, sizeof(ms_kv)};
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct row q = {res, 0};
+    const struct row *st = &q;
+    for (; q.i < PQntuples(res); q.i++) {
         ms_str id = col_str(st, 0), key = col_str(st, 1), val = col_str(st, 2);
         if (!id.ptr || !key.ptr)
             continue;
@@ -845,13 +886,11 @@ static ms_code load_kvs(struct pg_state *s, ms_trace_set *set, const struct idre
             break;
         }
     }
-    if (code == MS_OK && rc != SQLITE_DONE)
-        code = sql_fail(s, err);
     if (code == MS_OK && owner != SIZE_MAX &&
         !flush_kv_of(a, &v, &msi_trace_set_mut(set, owner)->info, is_meta))
         code = nomem(err);
     free(v.p);
-    sqlite3_finalize(st);
+    PQclear(res);
     return code;
 }
 
@@ -1047,20 +1086,19 @@ static ms_code load_assessments(struct pg_state *s, ms_trace_set *set,
         msx_buf_release(&head);
         return nomem(err);
     }
-    /* MLflow's query has no ORDER BY; SQLite walks the (trace_id,
-     * created_timestamp) index, so that is the order it returns */
-    const struct row *st = NULL;
-    ms_code code = prepare_in(s, head.ptr,
-                              s->as[AS_CREATED] ? "ORDER BY trace_id, created_timestamp, rowid"
-                                                : "ORDER BY trace_id, rowid",
-                              refs, n, &st, err);
+    /* MLflow's query has no ORDER BY; PostgreSQL answers it with a
+     * sequential scan of the small table: physical order within a trace */
+    PGresult *res = NULL;
+    ms_code code = run_in(s, head.ptr, "ORDER BY trace_id" BYTES ", " ROW_ORDER, refs, n, &res,
+                          err);
     msx_buf_release(&head);
     if (code != MS_OK)
         return code;
     size_t cur = 0, owner = SIZE_MAX;
     struct vec v = {NULL, 0, 0, sizeof(ms_assessment)};
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct row q = {res, 0};
+    const struct row *st = &q;
+    for (; q.i < PQntuples(res); q.i++) {
         ms_str id = col_str(st, 0);
         size_t i = id.ptr ? ref_find(refs, n, &cur, id) : SIZE_MAX;
         if (i == SIZE_MAX)
@@ -1078,13 +1116,11 @@ static ms_code load_assessments(struct pg_state *s, ms_trace_set *set,
             break;
         }
     }
-    if (code == MS_OK && rc != SQLITE_DONE)
-        code = sql_fail(s, err);
     if (code == MS_OK && owner != SIZE_MAX &&
         !flush_as(a, &v, &msi_trace_set_mut(set, owner)->info))
         code = nomem(err);
     free(v.p);
-    sqlite3_finalize(st);
+    PQclear(res);
     return code;
 }
 
@@ -1115,37 +1151,22 @@ static ms_code load_children(struct pg_state *s, ms_trace_set *set, size_t base,
     return code;
 }
 
-static ms_code bind_all(struct pg_state *s, const struct row *st, const struct msi_sql_params *p,
-                        struct ms_error *err)
-{
-    for (size_t k = 0; k < p->n; k++) {
-        const struct msi_sql_param *v = &p->v[k];
-        int rc = v->type == MSI_SQL_TEXT
-                     ? sqlite3_bind_text(st, (int)k + 1, v->text, (int)v->len, SQLITE_TRANSIENT)
-                 : v->type == MSI_SQL_INT64 ? sqlite3_bind_int64(st, (int)k + 1, v->i)
-                                            : sqlite3_bind_double(st, (int)k + 1, v->d);
-        if (rc != SQLITE_OK)
-            return sql_fail(s, err);
-    }
-    return MS_OK;
-}
-
 /* An experiment id as MLflow binds it: an integer when it is one (the
- * column is INTEGER), else text (which matches nothing). */
-static ms_code push_exp_id(struct msi_sql_params *p, const char *id)
+ * column is INTEGER). Anything else matches nothing (psycopg2 would make
+ * PostgreSQL fail the cast), so it is not bound at all. */
+static ms_code push_exp_id(struct msi_sql_params *p, const char *id, bool *is_int)
 {
     char *end;
     errno = 0;
     long long v = strtoll(id, &end, 10);
-    if (*id && *end == '\0' && errno == 0 && (*id == '-' || (*id >= '0' && *id <= '9')))
-        return msi_sql_params_add_int(p, v);
-    return msi_sql_params_add_text(p, id, strlen(id));
+    *is_int = *id && *end == '\0' && errno == 0 && (*id == '-' || (*id >= '0' && *id <= '9'));
+    return *is_int ? msi_sql_params_add_int(p, v) : MS_OK;
 }
 
 /* What the filter compiler may use of this database. */
 static struct msi_sql_target sql_target(const struct pg_state *s)
 {
-    struct msi_sql_target t = {MSI_SQL_SQLITE, s->ti[TI_SESSION], s->has_spans,
+    struct msi_sql_target t = {MSI_SQL_POSTGRES, s->ti[TI_SESSION], s->has_spans,
                                s->has_assessments, s->ti[TI_NAME], s->has_links,
                                s->as_aggregate};
     return t;
@@ -1155,10 +1176,12 @@ enum push { PUSH_NONE, PUSH_FILTER, PUSH_ALL };
 
 /* The trace_info query of a chunk of experiment ids, with the filter (and
  * order and page) compiled in as far as asked. MS_E_UNSUPPORTED when the
- * filter or order cannot be compiled for this schema. */
+ * filter or order cannot be compiled for this schema, or when PostgreSQL
+ * refuses the compiled query (it then ran inside a savepoint, so the
+ * transaction goes on). */
 static ms_code info_query(struct pg_state *s, const struct msi_scan *scan,
                           const char *const *ids, size_t n_ids, enum push push,
-                          sqlite3_stmt **st, struct ms_error *err)
+                          PGresult **res, struct ms_error *err)
 {
     struct msx_buf sql;
     struct msi_sql_params params;
@@ -1167,15 +1190,22 @@ static ms_code info_query(struct pg_state *s, const struct msi_scan *scan,
     ms_code code = MS_OK;
     msx_buf_init(&sql, MSX_CAP_LINE);
     msi_sql_params_init(&params);
-    msx_buf_addf(&sql, "SELECT t.request_id, t.experiment_id, t.timestamp_ms, %s",
+    msx_buf_addf(&sql, "SELECT t.request_id, t.experiment_id::text, t.timestamp_ms, %s",
                  s->ti_exec ? "t.execution_time_ms" : "NULL");
     for (int k = 0; k < TI_N; k++)
         msx_buf_addf(&sql, ", %s%s", s->ti[k] ? "t." : "NULL AS ", ti_cols[k]);
     msx_buf_adds(&sql, " FROM trace_info t WHERE t.experiment_id IN (");
+    bool any = false;
     for (size_t i = 0; i < n_ids && code == MS_OK; i++) {
-        msx_buf_adds(&sql, i ? ",?" : "?");
-        code = push_exp_id(&params, ids[i]);
+        bool is_int = false;
+        code = push_exp_id(&params, ids[i], &is_int);
+        if (code == MS_OK && is_int) {
+            msx_buf_addf(&sql, "%s$%zu", any ? "," : "", params.n);
+            any = true;
+        }
     }
+    if (!any)
+        msx_buf_adds(&sql, "NULL"); /* no integer id: matches nothing */
     msx_buf_addc(&sql, ')');
     if (code == MS_OK && push != PUSH_NONE && scan->filter) {
         msx_buf_adds(&sql, " AND (");
@@ -1189,19 +1219,26 @@ static ms_code info_query(struct pg_state *s, const struct msi_scan *scan,
             code = msi_sql_params_add_int(&params, scan->limit + 1);
         if (code == MS_OK)
             code = msi_sql_params_add_int(&params, scan->offset);
-        msx_buf_adds(&sql, " LIMIT ? OFFSET ?");
+        msx_buf_addf(&sql, " LIMIT $%zu OFFSET $%zu", params.n - 1, params.n);
     } else
-        msx_buf_adds(&sql, " ORDER BY t.request_id");
+        msx_buf_adds(&sql, " ORDER BY t.request_id" BYTES);
     msx_buf_addc(&sql, '\0');
     if (code == MS_OK && msx_buf_status(&sql) != MS_OK)
         code = MS_E_NOMEM;
     if (code == MS_OK) {
-        /* a compiled filter may name what this schema lacks: fall back */
-        if (sqlite3_prepare_v2(s->db, sql.ptr, -1, st, NULL) != SQLITE_OK)
-            code = push != PUSH_NONE ? MS_E_UNSUPPORTED : sql_fail(s, err);
-        else if ((code = bind_all(s, *st, &params, err)) != MS_OK) {
-            sqlite3_finalize(*st);
-            *st = NULL;
+        if (push == PUSH_NONE)
+            code = run(s, sql.ptr, &params, res, err);
+        else if ((code = run_cmd(s, "SAVEPOINT ms_push", err)) == MS_OK) {
+            /* a compiled filter may name what this schema lacks: fall back */
+            struct ms_error qerr;
+            if (run(s, sql.ptr, &params, res, &qerr) == MS_OK)
+                code = run_cmd(s, "RELEASE SAVEPOINT ms_push", err);
+            else if ((code = run_cmd(s, "ROLLBACK TO SAVEPOINT ms_push", err)) == MS_OK)
+                code = MS_E_UNSUPPORTED;
+            if (code != MS_OK && *res) {
+                PQclear(*res);
+                *res = NULL;
+            }
         }
     } else if (code == MS_E_NOMEM)
         nomem(err);
@@ -1218,9 +1255,9 @@ static ms_code scan_chunk(struct pg_state *s, const struct msi_scan *scan,
                           const char *const *ids, size_t n_ids, enum push *push,
                           ms_trace_set *set, struct ms_error *err)
 {
-    const struct row *st = NULL;
+    PGresult *res = NULL;
     ms_code code;
-    while ((code = info_query(s, scan, ids, n_ids, *push, &st, err)) == MS_E_UNSUPPORTED &&
+    while ((code = info_query(s, scan, ids, n_ids, *push, &res, err)) == MS_E_UNSUPPORTED &&
            *push != PUSH_NONE)
         *push = *push == PUSH_ALL && scan->filter ? PUSH_FILTER : PUSH_NONE;
     if (code != MS_OK)
@@ -1228,13 +1265,11 @@ static ms_code scan_chunk(struct pg_state *s, const struct msi_scan *scan,
     struct msx_buf tmp;
     msx_buf_init(&tmp, MSX_CAP_LINE);
     size_t base = ms_trace_set_count(set);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((code = add_info(s, st, set, &tmp, err)) != MS_OK)
-            break;
-    if (code == MS_OK && rc != SQLITE_DONE)
-        code = sql_fail(s, err);
-    sqlite3_finalize(st);
+    for (int i = 0; i < PQntuples(res) && code == MS_OK; i++) {
+        struct row q = {res, i};
+        code = add_info(s, &q, set, &tmp, err);
+    }
+    PQclear(res);
     msx_buf_release(&tmp);
     if (code != MS_OK)
         return code;
@@ -1245,7 +1280,7 @@ static ms_code scan_chunk(struct pg_state *s, const struct msi_scan *scan,
  * page go into SQL when they compile for this schema (msi_filter_to_sql);
  * what does not is left to store.c, in memory. The page needs one query,
  * so it is pushed only when the experiment ids fit one IN list. */
-static ms_code sq_scan(void *state, struct msi_scan *scan, ms_trace_set *set,
+static ms_code pg_scan(void *state, struct msi_scan *scan, ms_trace_set *set,
                        struct ms_error *err)
 {
     struct pg_state *s = state;
@@ -1321,26 +1356,23 @@ static ms_code table_spans(struct pg_state *s, ms_trace_set *set, const struct i
     struct msx_arena *a = msi_trace_set_arena(set);
     struct msx_buf sql;
     msx_buf_init(&sql, MSX_CAP_LINE);
-    msx_buf_adds(&sql, "SELECT trace_id, content FROM spans WHERE trace_id IN (");
-    add_params(&sql, 1, n);
-    msx_buf_addf(&sql, ") ORDER BY trace_id%s%s", s->sp_parent ? ", parent_span_id IS NOT NULL" : "",
-                 s->sp_start ? ", start_time_unix_nano, span_id" : "");
+    msx_buf_adds(&sql, "SELECT trace_id, content FROM spans WHERE trace_id");
     msx_buf_addc(&sql, '\0');
-    const struct row *st = NULL;
-    if (msx_buf_status(&sql) != MS_OK) {
-        msx_buf_release(&sql);
-        return nomem(err);
-    }
-    int rc = sqlite3_prepare_v2(s->db, sql.ptr, -1, &st, NULL);
+    char tail[160];
+    snprintf(tail, sizeof tail, "ORDER BY trace_id" BYTES "%s%s",
+             s->sp_parent ? ", parent_span_id IS NOT NULL" : "",
+             s->sp_start ? ", start_time_unix_nano, span_id" BYTES : "");
+    PGresult *res = NULL;
+    ms_code code = msx_buf_status(&sql) != MS_OK ? nomem(err)
+                                                 : run_in(s, sql.ptr, tail, refs, n, &res, err);
     msx_buf_release(&sql);
-    if (rc != SQLITE_OK)
-        return sql_fail(s, err);
-    for (size_t k = 0; k < n; k++)
-        sqlite3_bind_text(st, (int)k + 1, refs[k].id, (int)refs[k].len, SQLITE_STATIC);
+    if (code != MS_OK)
+        return code;
     struct vec v = {NULL, 0, 0, sizeof(ms_span)};
     size_t cur = 0, owner = SIZE_MAX;
-    ms_code code = MS_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct row q = {res, 0};
+    const struct row *st = &q;
+    for (; q.i < PQntuples(res); q.i++) {
         ms_str id = col_str(st, 0), content = col_str(st, 1);
         if (!id.ptr || !content.ptr || !content.len)
             continue;
@@ -1364,12 +1396,10 @@ static ms_code table_spans(struct pg_state *s, ms_trace_set *set, const struct i
             MS_OK)
             break;
     }
-    if (code == MS_OK && rc != SQLITE_DONE)
-        code = sql_fail(s, err);
     if (code == MS_OK && owner != SIZE_MAX && !flush_spans(a, &v, msi_trace_set_mut(set, owner)))
         code = nomem(err);
     free(v.p);
-    sqlite3_finalize(st);
+    PQclear(res);
     return code;
 }
 
@@ -1385,19 +1415,23 @@ static char *artifact_dir(struct pg_state *s, const ms_trace_info *in)
     if (tag && tag->value.len)
         msx_buf_add(&b, tag->value.ptr, tag->value.len);
     else if (s->exp_artifact) {
-        const struct row *st;
-        if (sqlite3_prepare_v2(s->db,
-                               "SELECT artifact_location FROM experiments WHERE experiment_id = ?1",
-                               -1, &st, NULL) != SQLITE_OK)
-            return NULL;
-        bind_exp_id(st, 1, in->experiment_id.ptr);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            ms_str loc = col_str(st, 0);
+        struct msi_sql_params p;
+        PGresult *res = NULL;
+        bool is_int;
+        struct ms_error qerr;
+        msi_sql_params_init(&p);
+        if (push_exp_id(&p, in->experiment_id.ptr, &is_int) == MS_OK && is_int &&
+            run(s, "SELECT artifact_location FROM experiments WHERE experiment_id = $1", &p,
+                &res, &qerr) == MS_OK &&
+            PQntuples(res) > 0) {
+            struct row q = {res, 0};
+            ms_str loc = col_str(&q, 0);
             if (loc.ptr && loc.len)
                 msx_buf_addf(&b, "%.*s/traces/%s/artifacts", (int)loc.len, loc.ptr,
                              in->trace_id.ptr);
         }
-        sqlite3_finalize(st);
+        PQclear(res);
+        msi_sql_params_release(&p);
     }
     msx_buf_addc(&b, '\0');
     if (msx_buf_status(&b) != MS_OK || b.len <= 1) {
@@ -1413,40 +1447,22 @@ static char *artifact_dir(struct pg_state *s, const ms_trace_info *in)
     return p;
 }
 
-/* The traces.json of a recorded artifact directory. MLflow records
- * absolute paths of the machine that wrote the store; when such a path
- * does not exist here (a store copied or moved), the part from the last
- * "mlruns/" component on is taken relative to the directory holding the .db
- * file: /old/place/mlruns/1/traces/<id>/artifacts ->
- * <db dir>/mlruns/1/traces/<id>/artifacts. New string or NULL. */
-static char *traces_json_path(struct pg_state *s, const char *dir)
+/* The traces.json of a recorded artifact directory: the path as MLflow
+ * recorded it (a server's --artifacts-destination, or its default ./mlruns),
+ * which must be visible from here. New string or NULL. */
+static char *traces_json_path(const char *dir)
 {
     struct msx_buf b;
     msx_buf_init(&b, MSX_CAP_LINE);
     msx_buf_addf(&b, "%s/traces.json", dir);
     msx_buf_addc(&b, '\0');
-    if (msx_buf_status(&b) != MS_OK) {
-        msx_buf_release(&b);
-        return NULL;
-    }
-    if (exists(b.ptr, NULL))
-        return msx_buf_take(&b, NULL);
-    const char *rest = NULL;
-    for (const char *p = dir; (p = strstr(p, "mlruns/")) != NULL; p++)
-        if (p == dir || p[-1] == '/')
-            rest = p;
-    if (!rest) {
-        msx_buf_release(&b);
-        return NULL;
-    }
-    msx_buf_reset(&b);
-    msx_buf_addf(&b, "%s/%s/traces.json", s->dir, rest);
-    msx_buf_addc(&b, '\0');
     if (msx_buf_status(&b) != MS_OK || !exists(b.ptr, NULL)) {
         msx_buf_release(&b);
         return NULL;
     }
-    return msx_buf_take(&b, NULL);
+    char *p = msx_buf_take(&b, NULL);
+    msx_buf_release(&b);
+    return p;
 }
 
 static char *read_small_file(const char *path, size_t *len)
@@ -1492,7 +1508,7 @@ static ms_code artifact_spans(struct pg_state *s, ms_trace_set *set, size_t i,
         free(dir);
         return MS_OK;
     }
-    char *path = traces_json_path(s, dir);
+    char *path = traces_json_path(dir);
     if (!path) {
         note(s, "%s: spans unavailable: no traces.json under %s", id, dir);
         free(dir);
@@ -1537,7 +1553,7 @@ static ms_code artifact_spans(struct pg_state *s, ms_trace_set *set, size_t i,
  * else -> the traces.json artifact. If that source gives nothing, the other
  * one is tried (3.5.0 wrote both but no tag; a crashed 3.17 trace may have
  * rows without the tag). */
-static ms_code sq_load_spans(void *state, ms_trace_set *set, size_t from, size_t to,
+static ms_code pg_load_spans(void *state, ms_trace_set *set, size_t from, size_t to,
                              struct ms_error *err)
 {
     struct pg_state *s = state;
@@ -1589,6 +1605,6 @@ static ms_code sq_load_spans(void *state, ms_trace_set *set, size_t from, size_t
     return code;
 }
 
-const struct msi_store_ops msi_store_sqlite = {
-    1, "sqlite", sq_open, sq_close, sq_experiments, sq_scan, sq_load_spans,
+const struct msi_store_ops msi_store_pg = {
+    1, "postgresql", pg_open, pg_close, pg_experiments, pg_scan, pg_load_spans,
 };

@@ -138,7 +138,10 @@ class PgHarness:
         if r.returncode != 0:
             raise PgUnavailable("initdb failed: " + (r.stderr or r.stdout)[-500:])
         opts = (f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                # no background ANALYZE writing pg_statistic while a suite
+                # watches the write counters; make_reader() analyzes once
+                "-c autovacuum=off")
         r = self._as_pg([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data, "-o", opts, "-l",
                          os.path.join(self.tmp, "server.log"), "-w", "-t", "30", "start"])
         if r.returncode != 0:
@@ -192,6 +195,7 @@ class PgHarness:
             cur.execute(f"GRANT CONNECT ON DATABASE {DB} TO {READER}")
             cur.execute(f"GRANT USAGE ON SCHEMA public TO {READER}")
             cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {READER}")
+            cur.execute("VACUUM ANALYZE")
         c.close()
         self.reader_uri = (f"postgresql://{READER}:{self.reader_password}@127.0.0.1:"
                            f"{self.port}/{DB}")
