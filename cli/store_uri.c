@@ -31,7 +31,9 @@ ms_store *cli_open_store(const struct cli_globals *g)
     if (ms_store_open(uri, &store, &err) != MS_OK) {
         char shown[512];
         msx_uri_redact(uri, shown, sizeof shown); /* never print a password */
-        if (strstr(err.msg, uri) == err.msg)
+        const char *colon = strstr(err.msg, ": ");
+        const char *scheme = strstr(err.msg, "://");
+        if (strstr(err.msg, uri) == err.msg || (scheme && colon && scheme < colon))
             cli_error("%s", err.msg); /* the message names the store already */
         else
             cli_lib_error(shown, &err);

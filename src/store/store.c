@@ -73,8 +73,11 @@ static const struct msi_store_ops *pick(const char *uri, const char **path, stru
         }
         return &msi_store_sqlite;
     }
-    if (strncmp(uri, "postgresql:", 11) == 0 || strncmp(uri, "postgresql+", 11) == 0 ||
-        strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0) {
+    if (strncmp(uri, "postgresql:", 11) == 0 || strncmp(uri, "postgresql+", 11) == 0) {
+        *path = NULL; /* libpq parses the whole uri */
+        return &msi_store_pg;
+    }
+    if (strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0) {
         msi_error(err, MS_E_UNSUPPORTED, "this build cannot read %.*s stores yet",
                   (int)strcspn(uri, ":+"), uri);
         return NULL;

@@ -47,6 +47,7 @@ struct msi_store_ops {
 extern const struct msi_store_ops msi_store_json;
 extern const struct msi_store_ops msi_store_sqlite;
 extern const struct msi_store_ops msi_store_file;
+extern const struct msi_store_ops msi_store_pg;
 
 /* ---- building result sets (model/trace_set.c) ---- */
 ms_trace_set *msi_trace_set_new(void);

@@ -27,4 +27,6 @@ rc=0
     --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
 "$venv/python" tests/integration/compare_search.py --mlsession "$PWD/$BUILD/mlsession" \
     --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
+"$venv/python" tests/integration/compare_pg.py --mlsession "$PWD/$BUILD/mlsession" \
+    ${MS_INTEGRATION_ARGS:-} || rc=1
 exit $rc
