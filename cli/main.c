@@ -34,6 +34,7 @@ static void usage(FILE *out)
             "                        sqlite:///path/mlflow.db or path/mlflow.db\n"
             "                        file:///path/mlruns or path/mlruns\n"
             "                        postgresql://user:password@host:port/db\n"
+            "                        http(s)://host:port (a tracking server)\n"
             "                        path/export.json: `mlflow traces search --output json`\n"
             "                        (all pages), `mlflow traces get`, JSON Lines\n"
             "  --version           print the version and exit\n"

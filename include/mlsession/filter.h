@@ -23,6 +23,8 @@ typedef struct ms_filter ms_filter;
  * with ms_filter_free(). */
 MS_API ms_code ms_filter_parse(const char *text, ms_filter **out, struct ms_error *err);
 MS_API void ms_filter_free(ms_filter *f); /* NULL ok */
+/* The filter's text as given to ms_filter_parse() ("" for none). Borrowed. */
+MS_API const char *ms_filter_text(const ms_filter *f);
 /* Does evaluating f need the traces' spans (span.*, trace.text)? */
 MS_API bool ms_filter_needs_spans(const ms_filter *f);
 /* Does trace t match? Spans must be loaded if ms_filter_needs_spans(). */

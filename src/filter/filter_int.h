@@ -86,6 +86,7 @@ struct msi_clause {
 struct ms_filter {
     struct msi_clause *clauses;
     size_t n;
+    char *text; /* the filter as given, for stores that take text (REST) */
 };
 
 enum msi_order_kind {

@@ -871,7 +871,13 @@ void ms_filter_free(ms_filter *f)
     for (size_t i = 0; i < f->n; i++)
         clause_release(&f->clauses[i]);
     free(f->clauses);
+    free(f->text);
     free(f);
+}
+
+const char *ms_filter_text(const ms_filter *f)
+{
+    return f && f->text ? f->text : "";
 }
 
 static ms_code parse_clause(struct parser *p, struct msi_clause *c)
@@ -909,8 +915,12 @@ ms_code ms_filter_parse(const char *text, ms_filter **out, struct ms_error *err)
         return MS_E_TOOBIG;
     }
     ms_filter *f = calloc(1, sizeof *f);
-    if (!f)
+    if (!f || !(f->text = malloc(p.n + 1))) {
+        free(f);
         return nomem(&p);
+    }
+    memcpy(f->text, p.s, p.n);
+    f->text[p.n] = '\0';
     p.f = f;
     size_t cap = 0;
     ms_code rc = MS_OK;

@@ -78,9 +78,8 @@ static const struct msi_store_ops *pick(const char *uri, const char **path, stru
         return &msi_store_pg;
     }
     if (strncmp(uri, "http://", 7) == 0 || strncmp(uri, "https://", 8) == 0) {
-        msi_error(err, MS_E_UNSUPPORTED, "this build cannot read %.*s stores yet",
-                  (int)strcspn(uri, ":+"), uri);
-        return NULL;
+        *path = NULL;
+        return &msi_store_rest;
     }
     if (strncmp(uri, "file://", 7) == 0)
         *path = uri + 7;

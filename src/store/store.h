@@ -48,6 +48,7 @@ extern const struct msi_store_ops msi_store_json;
 extern const struct msi_store_ops msi_store_sqlite;
 extern const struct msi_store_ops msi_store_file;
 extern const struct msi_store_ops msi_store_pg;
+extern const struct msi_store_ops msi_store_rest;
 
 /* ---- building result sets (model/trace_set.c) ---- */
 ms_trace_set *msi_trace_set_new(void);

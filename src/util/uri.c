@@ -24,5 +24,6 @@ void msx_uri_redact(const char *uri, char *out, size_t n)
         snprintf(out, n, "%s", uri);
         return;
     }
-    snprintf(out, n, "%.*s:***%s", (int)(colon - uri), uri, at);
+    /* hide the whole user:password part: user names are credentials too */
+    snprintf(out, n, "%.*s***%s", (int)(auth - uri), uri, at);
 }

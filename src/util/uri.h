@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 /* Copies uri into out (always NUL-terminated, cut to n-1 bytes) with the
- * password of "scheme://user:password@host" replaced by "***". */
+ * "user:password" of "scheme://user:password@host" replaced by "***". */
 void msx_uri_redact(const char *uri, char *out, size_t n);
 
 #endif

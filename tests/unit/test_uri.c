@@ -17,12 +17,12 @@ static void test_redact(void **state)
     static const struct {
         const char *in, *want;
     } cases[] = {
-        {"postgresql://u:secret@127.0.0.1:5432/db", "postgresql://u:***@127.0.0.1:5432/db"},
-        {"postgresql+psycopg2://u:p%40ss@h/db", "postgresql+psycopg2://u:***@h/db"},
-        {"https://alice:tok@mlflow.example/x?y=1", "https://alice:***@mlflow.example/x?y=1"},
+        {"postgresql://u:secret@127.0.0.1:5432/db", "postgresql://***@127.0.0.1:5432/db"},
+        {"postgresql+psycopg2://u:p%40ss@h/db", "postgresql+psycopg2://***@h/db"},
+        {"https://alice:tok@mlflow.example/x?y=1", "https://***@mlflow.example/x?y=1"},
         {"http://127.0.0.1:5000", "http://127.0.0.1:5000"},          /* port, no userinfo */
         {"postgresql://user@h/db", "postgresql://user@h/db"},        /* no password */
-        {"postgresql://u:a@b@h/db", "postgresql://u:***@h/db"},      /* '@' in the password */
+        {"postgresql://u:a@b@h/db", "postgresql://***@h/db"},      /* '@' in the password */
         {"http://h/path/with:colon@at", "http://h/path/with:colon@at"}, /* '@' in the path */
         {"sqlite:///mlflow.db", "sqlite:///mlflow.db"},
         {"mlruns", "mlruns"},
