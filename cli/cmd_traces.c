@@ -61,6 +61,18 @@ static int print_buffer(char *buf, size_t len)
     return status;
 }
 
+/* Prints a result's warnings (an incomplete answer) on stderr; returns
+ * how many there were. */
+static size_t report_warnings(const ms_trace_set *set)
+{
+    size_t n = ms_trace_set_warning_count(set), shown = 0;
+    for (const char *w; (w = ms_trace_set_warning(set, shown)) != NULL; shown++)
+        cli_error("warning: %s", w);
+    if (n > shown)
+        cli_error("warning: %zu more like these", n - shown);
+    return n;
+}
+
 /* Store errors: bad requests (a page token, a name) are usage errors. */
 static int exit_for(ms_code rc)
 {
@@ -200,12 +212,16 @@ static int traces_search(struct cli_globals *g, int argc, char **argv)
     size_t len = 0;
     mrc = json ? ms_search_to_json(set, include_spans, fields, &buf, &len, &err)
                : ms_search_to_table(set, fields, &buf, &len, &err);
-    ms_trace_set_free(set);
     if (mrc != MS_OK) {
         cli_error("%s%s", mrc == MS_E_INVALID ? "--extract-fields: " : "output: ", err.msg);
         rc = mrc == MS_E_INVALID ? EXIT_USAGE : EXIT_WORK;
-    } else
+    } else {
         rc = print_buffer(buf, len);
+        /* the answer is there but incomplete: say so in the exit status */
+        if (report_warnings(set) && rc == EXIT_OK)
+            rc = EXIT_WORK;
+    }
+    ms_trace_set_free(set);
 done_store:
     ms_store_close(store);
 done_filter:
@@ -265,6 +281,7 @@ static int traces_get(struct cli_globals *g, int argc, char **argv)
     else
         rc = ms_trace_to_json_fields(ms_trace_set_at(set, 0), fields, &json, &len, &err);
     ms_fields_free(fields);
+    size_t warnings = rc == MS_OK ? report_warnings(set) : 0;
     ms_trace_set_free(set);
     ms_store_close(store);
     if (rc == MS_E_INVALID) {
@@ -275,7 +292,8 @@ static int traces_get(struct cli_globals *g, int argc, char **argv)
         cli_lib_error(trace_id, &err);
         return EXIT_WORK;
     }
-    return print_buffer(json, len);
+    int status = print_buffer(json, len);
+    return warnings && status == EXIT_OK ? EXIT_WORK : status;
 }
 
 int cmd_traces(struct cli_globals *g, int argc, char **argv)

@@ -179,6 +179,12 @@ MS_API const ms_trace *ms_trace_set_find(const ms_trace_set *set, const char *tr
  * (and for sets read from files). Borrowed from the set. */
 MS_API const char *ms_trace_set_next_page_token(const ms_trace_set *set);
 
+/* Warnings attached to a search result: the answer is incomplete (a trace's
+ * spans could not be read, ...). Count of all; text of the first 32
+ * (borrowed). */
+MS_API size_t ms_trace_set_warning_count(const ms_trace_set *set);
+MS_API const char *ms_trace_set_warning(const ms_trace_set *set, size_t i);
+
 /* The attribute of that key, or NULL. */
 MS_API const ms_attr *ms_span_attr(const ms_span *span, const char *key);
 /* Decodes an MLflow attribute value: for MS_VAL_STRING holding JSON, the JSON

@@ -9,6 +9,7 @@
 #include "model/model.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@ struct ms_trace_set {
     uint32_t *index; /* slots hold i+1; 0 = empty */
     size_t index_cap;
     char *next_page_token;
+    size_t n_warnings;                 /* all of them */
+    char *warnings[MSI_MAX_WARNINGS];  /* the first ones */
 };
 
 static uint64_t hash_str(const char *s, size_t n)
@@ -155,6 +158,33 @@ bool msi_trace_set_set_token(ms_trace_set *set, const char *token)
         return false;
     memcpy(set->next_page_token, token, n + 1);
     return true;
+}
+
+void msi_trace_set_warn(ms_trace_set *set, const char *fmt, ...)
+{
+    if (!set)
+        return;
+    if (set->n_warnings < MSI_MAX_WARNINGS) {
+        char buf[300];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        set->warnings[set->n_warnings] = strdup(buf); /* NULL if out of memory */
+    }
+    set->n_warnings++;
+}
+
+size_t ms_trace_set_warning_count(const ms_trace_set *set)
+{
+    return set ? set->n_warnings : 0;
+}
+
+const char *ms_trace_set_warning(const ms_trace_set *set, size_t i)
+{
+    if (!set || i >= set->n_warnings || i >= MSI_MAX_WARNINGS)
+        return NULL;
+    return set->warnings[i] ? set->warnings[i] : "(out of memory)";
 }
 
 const char *ms_trace_set_next_page_token(const ms_trace_set *set)
@@ -338,6 +368,8 @@ void ms_trace_set_free(ms_trace_set *set)
     free(set->traces);
     free(set->index);
     free(set->next_page_token);
+    for (size_t i = 0; i < set->n_warnings && i < MSI_MAX_WARNINGS; i++)
+        free(set->warnings[i]);
     free(set);
 }
 

@@ -65,6 +65,13 @@ ms_trace *msi_trace_set_mut(ms_trace_set *set, size_t i);
 /* Keeps traces [from, from+n) (after sorting/filtering in place). */
 void msi_trace_set_slice(ms_trace_set *set, size_t from, size_t n);
 bool msi_trace_set_set_token(ms_trace_set *set, const char *token);
+/* Records that the answer is incomplete (e.g. a trace's spans could not be
+ * read); the CLI prints these and exits non-zero. */
+#define MSI_MAX_WARNINGS 32
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void msi_trace_set_warn(ms_trace_set *set, const char *fmt, ...);
 
 /* Set error helper for backends: formats msg with printf rules. */
 #if defined(__GNUC__)

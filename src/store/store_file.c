@@ -888,6 +888,9 @@ static ms_code file_load_spans(void *state, ms_trace_set *set, size_t from, size
         char *path = dir ? spans_path(s, &tmp, &t->info, dir, exp_id) : NULL;
         if (path) /* else no span data: the trace keeps 0 spans */
             rc = read_spans(&d, p, path, t);
+        else
+            msi_trace_set_warn(set, "%s: spans unavailable: no traces.json found",
+                               t->info.trace_id.ptr ? t->info.trace_id.ptr : "?");
         msx_arena_release(&tmp);
     }
     msx_json_parser_free(d.inner);

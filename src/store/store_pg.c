@@ -117,6 +117,7 @@ struct pg_state {
      * for a caller that wants to say why. */
     size_t n_span_notes;
     char note[256];
+    ms_trace_set *note_set; /* the set load_spans fills: notes go there too */
 };
 
 /* One row of a result: libpq hands the whole result at once. */
@@ -164,6 +165,7 @@ static void note(struct pg_state *s, const char *fmt, ...)
     s->n_span_notes++;
     vsnprintf(s->note, sizeof s->note, fmt, ap);
     va_end(ap);
+    msi_trace_set_warn(s->note_set, "%s", s->note);
 }
 
 static char *xstrdup(const char *p)
@@ -1553,7 +1555,7 @@ static ms_code artifact_spans(struct pg_state *s, ms_trace_set *set, size_t i,
  * else -> the traces.json artifact. If that source gives nothing, the other
  * one is tried (3.5.0 wrote both but no tag; a crashed 3.17 trace may have
  * rows without the tag). */
-static ms_code pg_load_spans(void *state, ms_trace_set *set, size_t from, size_t to,
+static ms_code pg_load_spans_inner(void *state, ms_trace_set *set, size_t from, size_t to,
                              struct ms_error *err)
 {
     struct pg_state *s = state;
@@ -1603,6 +1605,17 @@ static ms_code pg_load_spans(void *state, ms_trace_set *set, size_t from, size_t
     }
     free(refs);
     return code;
+}
+
+/* Notes about unreadable spans go to the set being filled, and only there. */
+static ms_code pg_load_spans(void *state, ms_trace_set *set, size_t from, size_t to,
+                             struct ms_error *err)
+{
+    struct pg_state *s = state;
+    s->note_set = set;
+    ms_code rc = pg_load_spans_inner(state, set, from, to, err);
+    s->note_set = NULL;
+    return rc;
 }
 
 const struct msi_store_ops msi_store_pg = {
