@@ -29,7 +29,14 @@ struct msi_sql_target {
     bool has_entity_associations_table; /* run and prompt links */
     bool has_assessment_aggregate_columns; /* assessments.aggregate_value,
                                               is_numeric_value */
+    /* SQLite: write ORDER BY terms as +expr so the planner filters by an
+     * index (session) instead of walking the (experiment, time) index to
+     * avoid a sort; set when the filter pins few rows */
+    bool order_without_index;
 };
+
+/* Does f select by session id (= or IN on metadata mlflow.trace.session)? */
+bool msi_filter_pins_session(const ms_filter *f);
 
 enum msi_sql_type { MSI_SQL_TEXT = 1, MSI_SQL_INT64 = 2, MSI_SQL_DOUBLE = 3 };
 

@@ -434,6 +434,8 @@ ms_code msi_order_to_sql(const ms_order *o, const struct msi_sql_target *target,
         const struct msi_order_key *k = &o->keys[i];
         bool nullable = true;
         msx_buf_reset(&expr);
+        if (target->order_without_index && target->dialect == MSI_SQL_SQLITE)
+            msx_buf_addc(&expr, '+');
         switch (k->kind) {
         case MSI_O_TIMESTAMP: msx_buf_adds(&expr, "t.timestamp_ms"); nullable = false; break;
         case MSI_O_EXECUTION_TIME: msx_buf_adds(&expr, "t.execution_time_ms"); break;

@@ -1170,7 +1170,7 @@ static struct msi_sql_target sql_target(const struct pg_state *s)
 {
     struct msi_sql_target t = {MSI_SQL_POSTGRES, s->ti[TI_SESSION], s->has_spans,
                                s->has_assessments, s->ti[TI_NAME], s->has_links,
-                               s->as_aggregate};
+                               s->as_aggregate, false};
     return t;
 }
 

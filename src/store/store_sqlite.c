@@ -1149,7 +1149,7 @@ static struct msi_sql_target sql_target(const struct sq_state *s)
 {
     struct msi_sql_target t = {MSI_SQL_SQLITE, s->ti[TI_SESSION], s->has_spans,
                                s->has_assessments, s->ti[TI_NAME], s->has_links,
-                               s->as_aggregate};
+                               s->as_aggregate, false};
     return t;
 }
 
@@ -1185,6 +1185,10 @@ static ms_code info_query(struct sq_state *s, const struct msi_scan *scan,
         msx_buf_addc(&sql, ')');
     }
     if (code == MS_OK && push == PUSH_ALL) {
+        /* a session is a few rows: find them by the session index and sort
+         * them, rather than walk every trace in time order (no stats in
+         * MLflow stores, so SQLite would; bench: 0.41 s -> 16 ms at 1M) */
+        tg.order_without_index = tg.has_session_id_column && msi_filter_pins_session(scan->filter);
         msx_buf_adds(&sql, " ORDER BY ");
         code = msi_order_to_sql(scan->order, &tg, &sql);
         if (code == MS_OK)

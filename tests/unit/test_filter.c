@@ -657,17 +657,17 @@ static const struct sql_case sql_cases[] = {
      "m.key = ? AND m.value = ?))",
      "'r1' 'mlflow.sourceRun' 'r1'"},
     {&pg_old, "span.type = 'LLM' AND trace.timestamp_ms > 20000 AND span.name LIKE 'a%'", MS_OK,
-     "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.request_id AND s.experiment_id = "
-     "t.experiment_id AND s.start_time_unix_nano >= $1 AND s.type = $2 AND s.name LIKE $3) AND "
+     "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.request_id AND "
+     "s.start_time_unix_nano >= $1 AND s.type = $2 AND s.name LIKE $3) AND "
      "t.timestamp_ms > $4",
      "10000000000 'LLM' 'a%' 20000"},
     {&sqlite_new, "span.attributes.`mlflow.spanType` RLIKE '^LLM$'", MS_OK,
-     "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.request_id AND s.experiment_id = "
-     "t.experiment_id AND s.content REGEXP ?)",
+     "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.request_id AND "
+     "s.content REGEXP ?)",
      "'\"mlflow.spanType\": \"\\\\\"LLM\\\\\"'"},
     {&sqlite_new, "span.attributes.k ILIKE '%v%'", MS_OK,
-     "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.request_id AND s.experiment_id = "
-     "t.experiment_id AND lower(s.content) LIKE lower(?))",
+     "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.request_id AND "
+     "lower(s.content) LIKE lower(?))",
      "'%\"k\"%v%%'"},
     {&pg_old, "feedback.x = 'yes'", MS_OK,
      "(EXISTS (SELECT 1 FROM assessments a WHERE a.trace_id = t.request_id AND "
