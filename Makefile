@@ -44,6 +44,7 @@ fixtures:
 
 bench: deps
 	@bench/run.sh
+	@bench/run_search.sh   # first run generates a 1M-trace store (~26 GB, ~10 min); BENCH_TRACES=N for less
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
