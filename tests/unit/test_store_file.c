@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -329,6 +330,9 @@ static void test_deleted_experiments_skipped(void **state)
     char root[4096], path[4096];
     scratch_store(root, sizeof root);
     /* a deleted experiment in .trash, and one marked deleted in place */
+    /* git keeps no empty folders: a fresh clone has no .trash yet */
+    pjoin(path, sizeof path, root, "/.trash", NULL);
+    assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
     pjoin(path, sizeof path, root, "/.trash/17", NULL);
     assert_int_equal(mkdir(path, 0755), 0);
     pjoin(path, sizeof path, root, "/.trash/17/meta.yaml", NULL);
