@@ -45,6 +45,7 @@ fixtures:
 bench: deps
 	@bench/run.sh
 	@bench/run_search.sh   # first run generates a 1M-trace store (~26 GB, ~10 min); BENCH_TRACES=N for less
+	@bench/run_rest.sh     # 10k traces through a real mlflow server, vs MLflow's Python client (~15 min)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
