@@ -65,6 +65,9 @@ static int print_buffer(char *buf, size_t len)
  * how many there were. */
 static size_t report_warnings(const ms_trace_set *set)
 {
+    const char *notice = ms_trace_set_notice(set);
+    if (notice)
+        cli_error("note: %s", notice);
     size_t n = ms_trace_set_warning_count(set), shown = 0;
     for (const char *w; (w = ms_trace_set_warning(set, shown)) != NULL; shown++)
         cli_error("warning: %s", w);

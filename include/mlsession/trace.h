@@ -185,6 +185,11 @@ MS_API const char *ms_trace_set_next_page_token(const ms_trace_set *set);
 MS_API size_t ms_trace_set_warning_count(const ms_trace_set *set);
 MS_API const char *ms_trace_set_warning(const ms_trace_set *set, size_t i);
 
+/* A note about a search result that does not make it incomplete (the
+ * store's schema is newer than this mlsession knows and was read as far as
+ * known), or NULL. Borrowed. */
+MS_API const char *ms_trace_set_notice(const ms_trace_set *set);
+
 /* The attribute of that key, or NULL. */
 MS_API const ms_attr *ms_span_attr(const ms_span *span, const char *key);
 /* Decodes an MLflow attribute value: for MS_VAL_STRING holding JSON, the JSON

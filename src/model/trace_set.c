@@ -27,6 +27,7 @@ struct ms_trace_set {
     char *next_page_token;
     size_t n_warnings;                 /* all of them */
     char *warnings[MSI_MAX_WARNINGS];  /* the first ones */
+    char *notice;                      /* the first notice, if any */
 };
 
 static uint64_t hash_str(const char *s, size_t n)
@@ -173,6 +174,23 @@ void msi_trace_set_warn(ms_trace_set *set, const char *fmt, ...)
         set->warnings[set->n_warnings] = strdup(buf); /* NULL if out of memory */
     }
     set->n_warnings++;
+}
+
+void msi_trace_set_notice(ms_trace_set *set, const char *fmt, ...)
+{
+    if (!set || set->notice)
+        return;
+    char buf[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    set->notice = strdup(buf);
+}
+
+const char *ms_trace_set_notice(const ms_trace_set *set)
+{
+    return set ? set->notice : NULL;
 }
 
 size_t ms_trace_set_warning_count(const ms_trace_set *set)
@@ -368,6 +386,7 @@ void ms_trace_set_free(ms_trace_set *set)
     free(set->traces);
     free(set->index);
     free(set->next_page_token);
+    free(set->notice);
     for (size_t i = 0; i < set->n_warnings && i < MSI_MAX_WARNINGS; i++)
         free(set->warnings[i]);
     free(set);

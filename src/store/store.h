@@ -72,6 +72,14 @@ bool msi_trace_set_set_token(ms_trace_set *set, const char *token);
 __attribute__((format(printf, 2, 3)))
 #endif
 void msi_trace_set_warn(ms_trace_set *set, const char *fmt, ...);
+/* A note that does not make the answer incomplete (an unknown newer
+ * schema read as far as known); printed, exit status unchanged. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void msi_trace_set_notice(ms_trace_set *set, const char *fmt, ...);
+/* Is this alembic revision one of MLflow 3.17.2's (schema_versions.c)? */
+bool msi_schema_revision_known(const char *rev);
 
 /* Set error helper for backends: formats msg with printf rules. */
 #if defined(__GNUC__)

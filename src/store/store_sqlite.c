@@ -114,6 +114,9 @@ struct sq_state {
     size_t n_span_notes;
     char note[256];
     ms_trace_set *note_set; /* the set load_spans fills: notes go there too */
+    char schema_rev[64];    /* alembic_version, "" if none */
+    bool schema_newer;      /* a revision MLflow 3.17.2 does not have */
+    bool schema_noticed;    /* said once */
 };
 
 static ms_code nomem(struct ms_error *err)
@@ -369,6 +372,16 @@ static ms_code introspect(struct sq_state *s, struct ms_error *err)
         return rc;
     if (!ti_ok || !ex_exp || !b[0])
         return msi_error(err, MS_E_UNSUPPORTED, "%s: not an mlflow tracking database", s->path);
+    /* the schema revision: an unknown one is newer than us (read what is known) */
+    sqlite3_stmt *av = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT version_num FROM alembic_version LIMIT 1", -1, &av,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(av) == SQLITE_ROW && sqlite3_column_text(av, 0)) {
+        snprintf(s->schema_rev, sizeof s->schema_rev, "%s",
+                 (const char *)sqlite3_column_text(av, 0));
+        s->schema_newer = !msi_schema_revision_known(s->schema_rev);
+    }
+    sqlite3_finalize(av);
     s->exp_name = b[1];
     s->exp_artifact = b[2];
     s->exp_stage = b[3];
@@ -1256,6 +1269,13 @@ static ms_code sq_scan(void *state, struct msi_scan *scan, ms_trace_set *set,
 {
     struct sq_state *s = state;
     enum push push = scan->n_experiment_ids <= CHUNK ? PUSH_ALL : PUSH_FILTER;
+    if (s->schema_newer && !s->schema_noticed) {
+        msi_trace_set_notice(set,
+                             "%s: schema revision %s is newer than this mlsession knows "
+                             "(mlflow 3.17.2); reading what it knows",
+                             s->path, s->schema_rev);
+        s->schema_noticed = true;
+    }
     for (size_t i = 0; i < scan->n_experiment_ids; i += CHUNK) {
         size_t n = scan->n_experiment_ids - i < CHUNK ? scan->n_experiment_ids - i : CHUNK;
         ms_code code = scan_chunk(s, scan, scan->experiment_ids + i, n, &push, set, err);
