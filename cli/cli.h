@@ -57,5 +57,9 @@ bool cli_resolve_experiments(ms_store *store, struct cli_experiments *x);
 
 int cmd_traces(struct cli_globals *g, int argc, char **argv);
 int cmd_experiments(struct cli_globals *g, int argc, char **argv);
+int cmd_sessions(struct cli_globals *g, int argc, char **argv);
+/* sessions show SESSION_ID (argv[0] is "show") and turn TRACE_ID: cmd_show.c */
+int cmd_sessions_show(struct cli_globals *g, int argc, char **argv);
+int cmd_turn(struct cli_globals *g, int argc, char **argv);
 
 #endif

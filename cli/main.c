@@ -12,6 +12,8 @@
 static const struct cli_command commands[] = {
     {"traces", "search and read traces: traces search, traces get", cmd_traces},
     {"experiments", "list the store's experiments", cmd_experiments},
+    {"sessions", "group traces into sessions: sessions list, sessions show", cmd_sessions},
+    {"turn", "one turn's span tree: turn TRACE_ID", cmd_turn},
 };
 
 static void usage(FILE *out)
