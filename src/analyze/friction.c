@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * friction.c - placeholder analyzer (no rules yet); replaced by its owner.
+ */
+#include "analyze/analyze_int.h"
+
+static ms_code run_friction(struct msi_ctx *c)
+{
+    (void)c;
+    return MS_OK;
+}
+
+const struct msi_analyzer msi_analyzer_friction = {"friction", NULL, 0, run_friction};
