@@ -31,5 +31,7 @@ rc=0
     ${MS_INTEGRATION_ARGS:-} || rc=1
 "$venv/python" tests/integration/compare_rest.py --mlsession "$PWD/$BUILD/mlsession" \
     --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
+"$venv/python" tests/integration/compare_sessions.py --mlsession "$PWD/$BUILD/mlsession" \
+    --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
 "$venv/python" tests/integration/test_rest_faults.py --mlsession "$PWD/$BUILD/mlsession" || rc=1
 exit $rc
