@@ -14,6 +14,7 @@
 
 #include "json/json.h"
 #include "model/model.h"
+#include "session/session_int.h"
 #include "store/store.h"
 #include "util/ids.h"
 #include "util/uri.h"
@@ -209,6 +210,111 @@ static ms_code all_experiment_ids(ms_store *st, struct msx_arena *a, const char 
     return MS_OK;
 }
 
+/* Scans the experiments (NULL/0: all) and keeps the traces matching
+ * filter, the whole candidate set at once. scan->... as given; the page is
+ * only applied when the backend did it (scan->page_done). */
+static ms_code scan_filtered(ms_store *st, struct msi_scan *scan, struct msx_arena *tmp_arena,
+                             ms_trace_set **out, bool *spans_loaded, struct ms_error *err)
+{
+    ms_code rc = MS_OK;
+    *spans_loaded = false;
+    if (!scan->n_experiment_ids) {
+        const char **ids;
+        rc = all_experiment_ids(st, tmp_arena, &ids, &scan->n_experiment_ids, err);
+        if (rc != MS_OK)
+            return rc;
+        scan->experiment_ids = ids;
+    }
+    ms_trace_set *set = msi_trace_set_new();
+    if (!set)
+        return msi_error(err, MS_E_NOMEM, "out of memory");
+    if (scan->n_experiment_ids)
+        rc = st->ops->scan(st->state, scan, set, err);
+    size_t n = ms_trace_set_count(set);
+    if (rc == MS_OK && scan->filter && !scan->filter_done) {
+        if (ms_filter_needs_spans(scan->filter) && n) {
+            rc = st->ops->load_spans(st->state, set, 0, n, err);
+            *spans_loaded = rc == MS_OK;
+        }
+        /* the whole candidate set at once: session-level assessments
+         * count for every trace of their session */
+        const ms_trace **all = malloc((n ? n : 1) * sizeof *all);
+        bool *keep = malloc(n ? n : 1);
+        if (rc == MS_OK && (!all || !keep))
+            rc = msi_error(err, MS_E_NOMEM, "out of memory");
+        for (size_t i = 0; rc == MS_OK && i < n; i++)
+            all[i] = msi_trace_set_mut(set, i);
+        if (rc == MS_OK && !ms_filter_match_set(scan->filter, all, n, keep))
+            rc = msi_error(err, MS_E_NOMEM, "out of memory");
+        size_t kept = 0;
+        for (size_t i = 0; rc == MS_OK && i < n; i++)
+            if (keep[i])
+                *msi_trace_set_mut(set, kept++) = *msi_trace_set_mut(set, i);
+        free(all);
+        free(keep);
+        if (rc == MS_OK)
+            msi_trace_set_slice(set, 0, kept);
+    }
+    if (rc != MS_OK) {
+        ms_trace_set_free(set);
+        return rc;
+    }
+    *out = set;
+    return MS_OK;
+}
+
+ms_code msi_store_scan_all(ms_store *st, const char *const *experiment_ids, size_t n,
+                           const ms_filter *filter, ms_trace_set **out, struct ms_error *err)
+{
+    struct msx_arena tmp_arena;
+    msx_arena_init(&tmp_arena, 0);
+    ms_order *order = NULL;
+    bool spans_loaded;
+    ms_code rc = ms_order_parse(NULL, 0, &order, err);
+    struct msi_scan scan = {experiment_ids, n, filter, order, 0, INT64_MAX / 4, false, false,
+                            false};
+    if (rc == MS_OK)
+        rc = scan_filtered(st, &scan, &tmp_arena, out, &spans_loaded, err);
+    if (rc == MS_OK && spans_loaded)
+        for (size_t i = 0; i < ms_trace_set_count(*out); i++) {
+            msi_trace_set_mut(*out, i)->spans = NULL;
+            msi_trace_set_mut(*out, i)->n_spans = 0;
+        }
+    if (rc == MS_OK && !msi_trace_set_reindex(*out)) {
+        ms_trace_set_free(*out);
+        rc = msi_error(err, MS_E_NOMEM, "out of memory");
+    }
+    ms_order_free(order);
+    msx_arena_release(&tmp_arena);
+    return rc;
+}
+
+ms_code msi_store_load_spans(ms_store *st, ms_trace_set *set, size_t from, size_t to,
+                             struct ms_error *err)
+{
+    return from < to ? st->ops->load_spans(st->state, set, from, to, err) : MS_OK;
+}
+
+ms_code msi_store_session_scan(ms_store *st, const struct msi_session_scan *scan,
+                               struct msi_sacc *acc, struct ms_error *err)
+{
+    if (!st->ops->session_scan)
+        return MS_E_UNSUPPORTED;
+    struct msx_arena tmp_arena;
+    msx_arena_init(&tmp_arena, 0);
+    struct msi_session_scan s = *scan;
+    ms_code rc = MS_OK;
+    if (!s.n_experiment_ids) {
+        const char **ids;
+        rc = all_experiment_ids(st, &tmp_arena, &ids, &s.n_experiment_ids, err);
+        s.experiment_ids = ids;
+    }
+    if (rc == MS_OK)
+        rc = s.n_experiment_ids ? st->ops->session_scan(st->state, &s, acc, err) : MS_OK;
+    msx_arena_release(&tmp_arena);
+    return rc;
+}
+
 ms_code ms_store_search(ms_store *st, const struct ms_search *req, ms_trace_set **out,
                         struct ms_error *err)
 {
@@ -234,58 +340,11 @@ ms_code ms_store_search(ms_store *st, const struct ms_search *req, ms_trace_set 
         goto done;
     struct msi_scan scan = {req->experiment_ids, req->n_experiment_ids, req->filter, order,
                             offset, limit, false, false, false};
-    if (!scan.n_experiment_ids) {
-        const char **ids;
-        rc = all_experiment_ids(st, &tmp_arena, &ids, &scan.n_experiment_ids, err);
-        if (rc != MS_OK)
-            goto done;
-        scan.experiment_ids = ids;
-    }
-    set = msi_trace_set_new();
-    if (!set) {
-        rc = msi_error(err, MS_E_NOMEM, "out of memory");
-        goto done;
-    }
-    if (scan.n_experiment_ids) {
-        rc = st->ops->scan(st->state, &scan, set, err);
-        if (rc != MS_OK)
-            goto done;
-    }
-    size_t n = ms_trace_set_count(set);
     bool spans_loaded = false;
-    if (req->filter && !scan.filter_done) {
-        if (ms_filter_needs_spans(req->filter) && n) {
-            rc = st->ops->load_spans(st->state, set, 0, n, err);
-            if (rc != MS_OK)
-                goto done;
-            spans_loaded = true;
-        }
-        /* the whole candidate set at once: session-level assessments
-         * count for every trace of their session */
-        const ms_trace **all = malloc((n ? n : 1) * sizeof *all);
-        bool *keep = malloc(n ? n : 1);
-        if (!all || !keep) {
-            free(all);
-            free(keep);
-            rc = msi_error(err, MS_E_NOMEM, "out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++)
-            all[i] = msi_trace_set_mut(set, i);
-        bool ok = ms_filter_match_set(req->filter, all, n, keep);
-        size_t kept = 0;
-        for (size_t i = 0; ok && i < n; i++)
-            if (keep[i])
-                *msi_trace_set_mut(set, kept++) = *msi_trace_set_mut(set, i);
-        free(all);
-        free(keep);
-        if (!ok) {
-            rc = msi_error(err, MS_E_NOMEM, "out of memory");
-            goto done;
-        }
-        msi_trace_set_slice(set, 0, kept);
-        n = kept;
-    }
+    rc = scan_filtered(st, &scan, &tmp_arena, &set, &spans_loaded, err);
+    if (rc != MS_OK)
+        goto done;
+    size_t n = ms_trace_set_count(set);
     if (!scan.page_done) {
         if (n > 1) {
             tmp = malloc(n * sizeof *tmp);

@@ -28,6 +28,9 @@ struct msi_scan {
     bool token_when_full;
 };
 
+struct msi_session_scan;
+struct msi_sacc;
+
 struct msi_store_ops {
     int version; /* 1 */
     const char *scheme;
@@ -42,6 +45,11 @@ struct msi_store_ops {
     /* Loads spans for set's traces [from, to) (sets their spans/n_spans). */
     ms_code (*load_spans)(void *state, ms_trace_set *set, size_t from, size_t to,
                           struct ms_error *err);
+    /* version 2: one lean scan feeding the session accumulator
+     * (session/session_int.h); NULL, or MS_E_UNSUPPORTED for a scan it
+     * cannot do, and store.c reads every trace info instead. */
+    ms_code (*session_scan)(void *state, const struct msi_session_scan *scan,
+                            struct msi_sacc *acc, struct ms_error *err);
 };
 
 extern const struct msi_store_ops msi_store_json;

@@ -900,5 +900,5 @@ static ms_code file_load_spans(void *state, ms_trace_set *set, size_t from, size
 }
 
 const struct msi_store_ops msi_store_file = {
-    1, "file", file_open, file_close, file_experiments, file_scan, file_load_spans,
+    2, "file", file_open, file_close, file_experiments, file_scan, file_load_spans, NULL,
 };

@@ -147,5 +147,5 @@ static ms_code json_load_spans(void *state, ms_trace_set *set, size_t from, size
 }
 
 const struct msi_store_ops msi_store_json = {
-    1, "json", json_open, json_close, json_experiments, json_scan, json_load_spans,
+    2, "json", json_open, json_close, json_experiments, json_scan, json_load_spans, NULL,
 };

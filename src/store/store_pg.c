@@ -1619,5 +1619,5 @@ static ms_code pg_load_spans(void *state, ms_trace_set *set, size_t from, size_t
 }
 
 const struct msi_store_ops msi_store_pg = {
-    1, "postgresql", pg_open, pg_close, pg_experiments, pg_scan, pg_load_spans,
+    2, "postgresql", pg_open, pg_close, pg_experiments, pg_scan, pg_load_spans, NULL,
 };

@@ -1238,7 +1238,7 @@ static ms_code rest_load_spans(void *state, ms_trace_set *set, size_t from, size
 }
 
 const struct msi_store_ops msi_store_rest = {
-    1, "http", rest_open, rest_close, rest_experiments, rest_scan, rest_load_spans,
+    2, "http", rest_open, rest_close, rest_experiments, rest_scan, rest_load_spans, NULL,
 };
 
 #else

@@ -1627,5 +1627,5 @@ static ms_code sq_load_spans(void *state, ms_trace_set *set, size_t from, size_t
 }
 
 const struct msi_store_ops msi_store_sqlite = {
-    1, "sqlite", sq_open, sq_close, sq_experiments, sq_scan, sq_load_spans,
+    2, "sqlite", sq_open, sq_close, sq_experiments, sq_scan, sq_load_spans, NULL,
 };
