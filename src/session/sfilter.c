@@ -407,11 +407,22 @@ static const struct msi_sf_fdef *resolve(struct parser *p, char **key, size_t *k
     /* in a turn, turn.* may be written without the prefix */
     static const char *const turn_short[] = {"status", "latency", "input", "output", "name",
                                              "tokens.input", "tokens.output", "tokens.total"};
+    if (p->in_turn) { /* the short names win inside a turn */
+        for (size_t i = 0; i < sizeof turn_short / sizeof turn_short[0]; i++) {
+            if (!name_eq(s, n, turn_short[i]))
+                continue;
+            char full[32];
+            snprintf(full, sizeof full, "turn.%s", turn_short[i]);
+            for (size_t j = 0; j < sizeof fields / sizeof fields[0]; j++)
+                if (strcmp(fields[j].name, full) == 0)
+                    return &fields[j];
+        }
+    }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const struct msi_sf_fdef *fd = &fields[i];
         size_t fl = strlen(fd->name);
         if (fd->keyed) {
-            if (n > fl + 1 && s[fl] == '.' && name_eq(s, fl, fd->name)) {
+            if (n >= fl + 1 && s[fl] == '.' && name_eq(s, fl, fd->name)) {
                 const char *k = s + fl + 1;
                 size_t kl = n - fl - 1;
                 if (kl >= 2 && k[0] == '`' && k[kl - 1] == '`') {
@@ -441,17 +452,6 @@ static const struct msi_sf_fdef *resolve(struct parser *p, char **key, size_t *k
         }
         if (name_eq(s, n, fd->name))
             return fd;
-    }
-    if (p->in_turn) {
-        for (size_t i = 0; i < sizeof turn_short / sizeof turn_short[0]; i++) {
-            if (!name_eq(s, n, turn_short[i]))
-                continue;
-            char full[32];
-            snprintf(full, sizeof full, "turn.%s", turn_short[i]);
-            for (size_t j = 0; j < sizeof fields / sizeof fields[0]; j++)
-                if (strcmp(fields[j].name, full) == 0)
-                    return &fields[j];
-        }
     }
     /* unknown: suggest the nearest */
     const char *best = NULL;
@@ -1029,11 +1029,47 @@ static int scope_mask(const struct msi_sf_node *n)
     return scope_mask(n->a) | scope_mask(n->b);
 }
 
-/* Wraps every maximal span-only sub-expression in a SPAN node. */
+static size_t chain_count(const struct msi_sf_node *n, enum msi_sf_ntype type)
+{
+    return n->type == type ? chain_count(n->a, type) + chain_count(n->b, type) : 1;
+}
+
+static void chain_collect(struct msi_sf_node *n, enum msi_sf_ntype type,
+                          struct msi_sf_node **leaves, size_t *nl, struct msi_sf_node **inner,
+                          size_t *ni)
+{
+    if (n->type != type) {
+        leaves[(*nl)++] = n;
+        return;
+    }
+    inner[(*ni)++] = n;
+    chain_collect(n->a, type, leaves, nl, inner, ni);
+    chain_collect(n->b, type, leaves, nl, inner, ni);
+}
+
+/* Joins items[0..k) with the inner nodes from *ni on (left-deep). */
+static struct msi_sf_node *chain_build(struct msi_sf_node **items, size_t k,
+                                       struct msi_sf_node **inner, size_t *ni)
+{
+    struct msi_sf_node *l = items[0];
+    for (size_t i = 1; i < k; i++) {
+        struct msi_sf_node *j = inner[(*ni)++];
+        j->a = l;
+        j->b = items[i];
+        l = j;
+    }
+    return l;
+}
+
+/* Wraps every maximal span-only sub-expression in a SPAN node: in a chain
+ * of ANDs (or ORs), all the span-only operands together, so that
+ * `turn.status = 'OK' and span.type = 'TOOL' and span.status = 'ERROR'`
+ * asks for one span that is both. */
 static ms_code group_spans(struct parser *p, struct msi_sf_node **np, bool *any)
 {
     struct msi_sf_node *n = *np;
-    if (scope_mask(n) == 2) {
+    int mask = scope_mask(n);
+    if (mask == 2) {
         struct msi_sf_node *w = node_new(p, MSI_SN_SPAN, n->off);
         if (!w)
             return MS_E_NOMEM;
@@ -1042,13 +1078,52 @@ static ms_code group_spans(struct parser *p, struct msi_sf_node **np, bool *any)
         *any = true;
         return MS_OK;
     }
-    if (n->type == MSI_SN_AND || n->type == MSI_SN_OR || n->type == MSI_SN_NOT) {
-        ms_code rc = group_spans(p, &n->a, any);
-        if (rc == MS_OK && n->b)
-            rc = group_spans(p, &n->b, any);
-        return rc;
+    if (!(mask & 2))
+        return MS_OK;
+    if (n->type == MSI_SN_NOT)
+        return group_spans(p, &n->a, any);
+    if (n->type != MSI_SN_AND && n->type != MSI_SN_OR)
+        return MS_OK;
+    size_t k = chain_count(n, n->type);
+    struct msi_sf_node **leaves = malloc(k * sizeof *leaves);
+    struct msi_sf_node **inner = malloc(k * sizeof *inner);
+    struct msi_sf_node **spans = malloc(k * sizeof *spans);
+    struct msi_sf_node *w = node_new(p, MSI_SN_SPAN, n->off);
+    if (!leaves || !inner || !spans || !w) {
+        free(leaves);
+        free(inner);
+        free(spans);
+        free(w);
+        return MS_E_NOMEM;
     }
-    return MS_OK;
+    size_t nl = 0, ni = 0, ns = 0, no = 0;
+    enum msi_sf_ntype type = n->type;
+    chain_collect(n, type, leaves, &nl, inner, &ni);
+    ms_code rc = MS_OK;
+    for (size_t i = 0; i < nl; i++) {
+        if (scope_mask(leaves[i]) == 2) {
+            spans[ns++] = leaves[i];
+        } else {
+            if (rc == MS_OK)
+                rc = group_spans(p, &leaves[i], any);
+            leaves[no++] = leaves[i];
+        }
+    }
+    /* no >= 1 here: the chain mixes span-only and other operands, or
+     * none is span-only (a mixed operand of the other kind) */
+    size_t used = 0;
+    if (ns > 0) {
+        w->a = chain_build(spans, ns, inner, &used);
+        *any = true;
+        leaves[no++] = w;
+    } else {
+        free(w);
+    }
+    *np = chain_build(leaves, no, inner, &used);
+    free(leaves);
+    free(inner);
+    free(spans);
+    return rc;
 }
 
 static ms_code new_atom(struct parser *p, struct msi_sf_node *pred, bool all, size_t off,

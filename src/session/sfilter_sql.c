@@ -113,12 +113,15 @@ static void cmp_col(struct sq *q, const struct msi_sf_node *n, const char *col)
         add(q, col);
         add(q, " LIKE ");
         bind_val(q, n->fd, &n->vals[0]);
+        if (pg(q))
+            add(q, " ESCAPE ''"); /* no escape character, as in SQLite and memory */
         break;
     case MSI_SO_ILIKE:
         if (pg(q)) {
             add(q, col);
             add(q, " ILIKE ");
             bind_val(q, n->fd, &n->vals[0]);
+            add(q, " ESCAPE ''");
         } else {
             add(q, "lower(");
             add(q, col);
