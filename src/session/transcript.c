@@ -243,8 +243,10 @@ static void part_into(struct ctx *c, struct textacc *t, msx_json p, int depth,
         return;
     }
     if (str_is(ts, "tool_result")) {
+        bool other = t->other;
         t->tool_result = true;
         content_into(c, t, msx_json_get(p, "content"), depth + 1, NULL);
+        t->other = other;
         return;
     }
     if (str_is(ts, "tool_use") && tools) {
@@ -719,16 +721,21 @@ static enum val_kind attr_value(struct ctx *c, const ms_span *s, const char *key
 /* The value text as recorded (JSON text, or the string unquoted). */
 static ms_str attr_text(struct ctx *c, const ms_span *s, const char *key, msx_json_parser *p)
 {
+    const ms_attr *a = ms_span_attr(s, key);
+    if (!a || !a->value.ptr)
+        return (ms_str){NULL, 0};
     msx_json root;
-    ms_str text = {NULL, 0};
-    switch (attr_value(c, s, key, p, &root, &text)) {
-    case VAL_JSON:
-        return json_text(c, root);
-    case VAL_TEXT:
-        return text;
-    default:
+    struct ms_error e;
+    if (a->kind == MS_VAL_STRING &&
+        msx_json_parse(p, a->value.ptr, a->value.len, false, &root, &e) == MS_OK) {
+        ms_str inner = msx_json_str(root);
+        if (inner.ptr)
+            return dup_str(c, inner.ptr, inner.len);
+    } else if (a->kind == MS_VAL_STRING && e.code == MS_E_NOMEM) {
+        c->nomem = true;
         return (ms_str){NULL, 0};
     }
+    return dup_str(c, a->value.ptr, a->value.len);
 }
 
 /* Flattened attributes: prefix.N.message.role / .content (OpenInference)
