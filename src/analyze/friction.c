@@ -52,7 +52,7 @@ static const char *const correction_phrases[] = {
     "that is the wrong", "thats not it", "that isnt right", "that isnt what", "not what i asked",
     "not what i meant", "not what i said", "not what i wanted", "you got it wrong",
     "you got that wrong", "youre wrong", "you are wrong", "wrong again", "still wrong",
-    "you * the wrong", "i said", "i asked about", "i asked for", "i meant", "i didnt ask",
+    "you * the wrong", "^i said", "but i said", "no i said", "i asked about", "i asked for", "i meant", "i didnt ask",
     "i did not ask", "i never said", "you misunderstood", "misunderstood me", "you mixed up",
     "^no thats", "^no that is", "^no its", "^no i", "^no not",
     /* de */
@@ -467,15 +467,20 @@ static int overlap_pct(const char **a, size_t na, const char **b, size_t nb)
 
 #define REPEAT_MIN_WORDS 3   /* content words each message needs */
 #define REPEAT_MIN_PCT 60    /* Jaccard overlap of content words */
+#define REPEAT_WINDOW 3      /* compared with the user's last 3 messages: a
+                                rephrase follows the answer it did not like;
+                                a question asked again 10 turns later is a
+                                new topic, not friction */
 
-/* The earlier user message most like turn k's (index), if it shares at
- * least REPEAT_MIN_PCT of the content words (the earliest on ties). */
+/* The earlier user message (of the last REPEAT_WINDOW) most like turn
+ * k's (index), if it shares at least REPEAT_MIN_PCT of the content words
+ * (the earliest on ties). */
 static bool similar_before(const struct tinfo *ti, size_t k, size_t *turn, int *pct)
 {
     if (ti[k].n_cw < REPEAT_MIN_WORDS)
         return false;
     int best = 0;
-    for (size_t j = 0; j < k; j++) {
+    for (size_t j = k > REPEAT_WINDOW ? k - REPEAT_WINDOW : 0; j < k; j++) {
         if (ti[j].n_cw < REPEAT_MIN_WORDS)
             continue;
         int p = overlap_pct(ti[k].cw, ti[k].n_cw, ti[j].cw, ti[j].n_cw);
