@@ -102,6 +102,42 @@ static void test_issue_example(void **state)
     ms_sfilter_free(f);
 }
 
+/* the examples of docs/filters.md */
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    static const char *const ex[] = {
+        "errors > 0 or in_progress > 0",
+        "not (user is null) and turns >= 3",
+        "tokens.total > 50000 and cost > 0.25",
+        "first >= '2026-01-01T00:00:00Z' and last < '2026-02-01T00:00:00Z'",
+        "idle.max > 1h or duration > '1d'",
+        "user in ('u-17', 'u-42') and score.resolved = false",
+        "score.`judge v2` is null",
+        "all(turn.status = 'OK') and any(span.type = 'RETRIEVER')",
+        "any(turn.latency > '30s' and span.type = 'LLM' and span.duration > '20s')",
+        "any(tag.env = 'prod') and not any(metadata.`mlflow.source.type` = 'NOTEBOOK')",
+        "any(span.name matches '^(lookup|update)_' and span.status = 'ERROR')",
+        "output contains 'I cannot help' or last_output ilike '%sorry%'",
+        "any(status = 'ERROR')",
+        "input like '%x%'",
+        "metadata.mlflow.trace.user = 'x' or any(metadata.mlflow.trace.user = 'x')",
+    };
+    for (size_t i = 0; i < TU_COUNT(ex); i++) {
+        ms_sfilter *f = NULL;
+        struct ms_error err = {MS_OK, -1, ""};
+        ms_code rc = ms_sfilter_parse(ex[i], &f, &err);
+        if (i == TU_COUNT(ex) - 1) {
+            /* metadata is per turn: only inside any/all */
+            TU_TRUE(ex[i], rc == MS_E_PARSE && err.offset == 0);
+            continue;
+        }
+        if (rc != MS_OK)
+            fail_msg("%s: %lld %s", ex[i], (long long)err.offset, err.msg);
+        ms_sfilter_free(f);
+    }
+}
+
 static void test_session_eval(void **state)
 {
     (void)state;
@@ -708,7 +744,7 @@ int main(void)
         cmocka_unit_test(test_issue_example), cmocka_unit_test(test_session_eval),
         cmocka_unit_test(test_atom_bits),     cmocka_unit_test(test_errors),
         cmocka_unit_test(test_atoms_memory),  cmocka_unit_test(test_sql_text),
-        cmocka_unit_test(test_sql_fixture),
+        cmocka_unit_test(test_sql_fixture),   cmocka_unit_test(test_doc_examples),
     };
     return cmocka_run_group_tests_name("sfilter", tests, NULL, NULL);
 }
