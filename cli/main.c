@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
     {"experiments", "list the store's experiments", cmd_experiments},
     {"sessions", "group traces into sessions: sessions list, sessions show", cmd_sessions},
     {"turn", "one turn's span tree: turn TRACE_ID", cmd_turn},
+    {"analyze", "find what went wrong and where it started", cmd_analyze},
 };
 
 static void usage(FILE *out)

@@ -1,10 +1,540 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: MIT
+ *
+ * loops.c - the session going round in circles:
+ *   loop.tool    the same tool with the same arguments 3 or more times in one
+ *                turn, or in 3 or more consecutive turns
+ *   loop.error   the same error (exception type and message) raised 3 or
+ *                more times in the session
+ *   loop.answer  the assistant answering near-identically in consecutive
+ *                turns (5+ words, word overlap >= 85%)
+ * Tool calls come from the transcript (ms_turn.tools), else from the turn's
+ * TOOL spans. Deterministic; never prints.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "analyze/analyze_int.h"
 
-static ms_code run_loops(struct msi_ctx *c)
+#define LOOP_MIN 3             /* calls / errors / turns that make a loop */
+#define ANSWER_MIN_WORDS 5
+#define ANSWER_SIMILAR_PCT 85  /* word overlap (Dice) that reads as "the same" */
+
+static const ms_rule_info rules[] = {
+    {"loop.tool", "loops", MS_SEV_WARN, "the same tool with the same arguments 3+ times in a turn or in 3+ consecutive turns"},
+    {"loop.error", "loops", MS_SEV_ERROR, "the same error raised 3+ times in the session"},
+    {"loop.answer", "loops", MS_SEV_WARN, "the assistant answered near-identically in consecutive turns"},
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int sfmt(char *buf, size_t size, const char *fmt, ...)
 {
-    (void)c;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+static bool str_eq(ms_str a, ms_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static bool str_eqz(ms_str a, const char *z)
+{
+    return str_eq(a, msi_s(z));
+}
+
+/* ---- tool calls ---------------------------------------------------------- */
+
+struct call {
+    size_t turn;     /* index into s->turns */
+    ms_str name;
+    ms_str args;     /* whitespace outside strings removed */
+    ms_str result;
+    ms_str span_id;
+    long span_index; /* in the turn's trace, or -1 */
+    bool done;       /* already part of a reported loop */
+};
+
+/* JSON text without the whitespace between tokens, so that {"a": 1} and
+ * {"a":1} compare equal. Not a parser: odd text just stays as it is. */
+static ms_str squeeze(struct msx_arena *a, ms_str in)
+{
+    char *p = msx_arena_alloc(a, in.len + 1);
+    if (!p)
+        return (ms_str){NULL, 0};
+    size_t n = 0;
+    bool in_str = false, esc = false;
+    for (size_t i = 0; i < in.len; i++) {
+        char ch = in.ptr[i];
+        if (in_str) {
+            if (esc)
+                esc = false;
+            else if (ch == '\\')
+                esc = true;
+            else if (ch == '"')
+                in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t') {
+            continue;
+        }
+        p[n++] = ch;
+    }
+    p[n] = '\0';
+    return (ms_str){p, n};
+}
+
+static ms_str decoded_attr(struct msx_arena *a, const ms_span *sp, const char *key)
+{
+    const ms_attr *at = ms_span_attr(sp, key);
+    if (!at)
+        return (ms_str){NULL, 0};
+    char *txt = NULL;
+    size_t len = 0;
+    bool is_json = false;
+    if (ms_attr_decode(at, &txt, &len, &is_json) != MS_OK)
+        return at->value;
+    char *copy = msx_arena_strndup(a, txt, len);
+    free(txt);
+    return copy ? (ms_str){copy, len} : (ms_str){NULL, 0};
+}
+
+static long find_span(const ms_trace *t, ms_str id)
+{
+    for (size_t i = 0; id.len && i < t->n_spans; i++)
+        if (str_eqz(id, t->spans[i].span_id))
+            return (long)i;
+    return -1;
+}
+
+/* Every tool call of the session, in turn order. */
+static ms_code collect_calls(struct msi_ctx *c, struct call **out, size_t *n_out)
+{
+    const ms_session *s = c->s;
+    size_t cap = 0;
+    for (size_t t = 0; t < s->n_turns; t++) {
+        const ms_turn *tu = &s->turns[t];
+        cap += tu->n_tools;
+        if (tu->n_tools == 0 && tu->trace)
+            cap += tu->trace->n_spans;
+    }
+    struct call *calls = msx_arena_calloc(c->tmp, cap ? cap : 1, sizeof *calls);
+    if (!calls)
+        return MS_E_NOMEM;
+    size_t n = 0;
+    for (size_t t = 0; t < s->n_turns; t++) {
+        const ms_turn *tu = &s->turns[t];
+        if (tu->n_tools) {
+            for (size_t k = 0; k < tu->n_tools; k++) {
+                struct call *cl = &calls[n++];
+                cl->turn = t;
+                cl->name = tu->tools[k].name;
+                cl->args = squeeze(c->tmp, tu->tools[k].arguments);
+                cl->result = tu->tools[k].result;
+                cl->span_id = tu->tools[k].span_id;
+                cl->span_index = tu->trace ? find_span(tu->trace, cl->span_id) : -1;
+                if (tu->tools[k].arguments.len && !cl->args.ptr)
+                    return MS_E_NOMEM;
+            }
+            continue;
+        }
+        if (!tu->trace)
+            continue;
+        for (size_t i = 0; i < tu->trace->n_spans; i++) {
+            const ms_span *sp = &tu->trace->spans[i];
+            if (!str_eqz(sp->span_type, "TOOL"))
+                continue;
+            struct call *cl = &calls[n++];
+            cl->turn = t;
+            cl->name = sp->name;
+            ms_str in = decoded_attr(c->tmp, sp, "mlflow.spanInputs");
+            cl->args = squeeze(c->tmp, in);
+            cl->result = decoded_attr(c->tmp, sp, "mlflow.spanOutputs");
+            cl->span_id = msi_s(sp->span_id);
+            cl->span_index = (long)i;
+        }
+    }
+    *out = calls;
+    *n_out = n;
     return MS_OK;
 }
 
-const struct msi_analyzer msi_analyzer_loops = {"loops", NULL, 0, run_loops};
+static bool same_call(const struct call *a, const struct call *b)
+{
+    return str_eq(a->name, b->name) && str_eq(a->args, b->args);
+}
+
+static ms_str span_path(char *buf, size_t size, long i)
+{
+    if (i < 0)
+        return (ms_str){NULL, 0};
+    sfmt(buf, size, "spans[%ld].attributes.\"mlflow.spanInputs\"", i);
+    return msi_s(buf);
+}
+
+static ms_code tool_loops(struct msi_ctx *c, struct call *calls, size_t n)
+{
+    const ms_session *s = c->s;
+    /* within one turn */
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].done)
+            continue;
+        size_t count = 0;
+        bool same_result = true;
+        for (size_t j = i; j < n && calls[j].turn == calls[i].turn; j++)
+            if (same_call(&calls[i], &calls[j])) {
+                count++;
+                if (!str_eq(calls[j].result, calls[i].result))
+                    same_result = false;
+            }
+        if (count < LOOP_MIN)
+            continue;
+        for (size_t j = i; j < n && calls[j].turn == calls[i].turn; j++)
+            if (same_call(&calls[i], &calls[j]))
+                calls[j].done = true;
+        char path[96];
+        const ms_turn *tu = &s->turns[calls[i].turn];
+        if (!msi_finding_add(c, "loop.tool", MS_SEV_WARN, tu, calls[i].span_id,
+                             span_path(path, sizeof path, calls[i].span_index), calls[i].args,
+                             "tool %.*s called %zu times in turn %lld with the same arguments %.*s%s",
+                             (int)calls[i].name.len, calls[i].name.ptr, count,
+                             (long long)tu->index, (int)(calls[i].args.len > 80 ? 80 : calls[i].args.len),
+                             calls[i].args.ptr,
+                             same_result ? "; the same result each time" : ""))
+            return MS_E_NOMEM;
+    }
+    /* across consecutive turns: one call or more in each of LOOP_MIN+ turns
+     * in a row */
+    for (size_t i = 0; i < n; i++) {
+        if (calls[i].done)
+            continue;
+        size_t first = calls[i].turn, last = first, count = 1;
+        for (size_t j = i + 1; j < n; j++) {
+            if (calls[j].turn > last + 1)
+                break;
+            if (!same_call(&calls[i], &calls[j]))
+                continue;
+            if (calls[j].turn == last + 1)
+                last = calls[j].turn;
+            count++;
+        }
+        if (last - first + 1 < LOOP_MIN)
+            continue;
+        for (size_t j = i; j < n && calls[j].turn <= last; j++)
+            if (same_call(&calls[i], &calls[j]))
+                calls[j].done = true;
+        char path[96];
+        const ms_turn *tu = &s->turns[first];
+        if (!msi_finding_add(c, "loop.tool", MS_SEV_WARN, tu, calls[i].span_id,
+                             span_path(path, sizeof path, calls[i].span_index), calls[i].args,
+                             "tool %.*s called with the same arguments %.*s in %zu consecutive turns (%lld-%lld), %zu times",
+                             (int)calls[i].name.len, calls[i].name.ptr,
+                             (int)(calls[i].args.len > 80 ? 80 : calls[i].args.len), calls[i].args.ptr,
+                             last - first + 1, (long long)tu->index,
+                             (long long)s->turns[last].index, count))
+            return MS_E_NOMEM;
+    }
+    return MS_OK;
+}
+
+/* ---- repeated errors ------------------------------------------------------- */
+
+struct raise {
+    size_t turn;
+    long span;        /* index in the turn's trace, or -1 */
+    int event;        /* exception event index, or -1 */
+    char key[256];    /* "Type: message" */
+    ms_str name;      /* span or tool name */
+};
+
+static const ms_attr *event_attr(const ms_event *e, const char *key)
+{
+    for (size_t i = 0; i < e->n_attrs; i++)
+        if (str_eqz(e->attrs[i].key, key))
+            return &e->attrs[i];
+    return NULL;
+}
+
+/* The failure a span records as "Type: message" (or its status message);
+ * false when the span did not fail. */
+static bool span_error_key(const ms_span *sp, char *key, size_t size, int *event)
+{
+    *event = -1;
+    for (size_t i = 0; i < sp->n_events; i++) {
+        if (!str_eqz(sp->events[i].name, "exception"))
+            continue;
+        const ms_attr *ty = event_attr(&sp->events[i], "exception.type");
+        const ms_attr *ms = event_attr(&sp->events[i], "exception.message");
+        *event = (int)i;
+        sfmt(key, size, "%.*s%s%.*s", ty ? (int)ty->value.len : 0, ty ? ty->value.ptr : "",
+             ty && ms ? ": " : "", ms ? (int)ms->value.len : 0, ms ? ms->value.ptr : "");
+        return true;
+    }
+    if (sp->status != MS_STATUS_ERROR)
+        return false;
+    if (sp->status_message.len)
+        sfmt(key, size, "%.*s", (int)sp->status_message.len, sp->status_message.ptr);
+    else
+        sfmt(key, size, "status ERROR");
+    return true;
+}
+
+static long parent_of(const ms_trace *t, size_t i)
+{
+    if (!t->spans[i].parent_id[0])
+        return -1;
+    for (size_t k = 0; k < t->n_spans; k++)
+        if (strcmp(t->spans[k].span_id, t->spans[i].parent_id) == 0)
+            return (long)k;
+    return -1;
+}
+
+static ms_code error_loops(struct msi_ctx *c)
+{
+    const ms_session *s = c->s;
+    size_t cap = 0;
+    for (size_t t = 0; t < s->n_turns; t++)
+        cap += (s->turns[t].trace ? s->turns[t].trace->n_spans : 0) + s->turns[t].n_tools;
+    if (cap == 0)
+        return MS_OK;
+    struct raise *rs = msx_arena_calloc(c->tmp, cap, sizeof *rs);
+    if (!rs)
+        return MS_E_NOMEM;
+    size_t n = 0;
+    for (size_t t = 0; t < s->n_turns; t++) {
+        const ms_turn *tu = &s->turns[t];
+        const ms_trace *tr = tu->trace;
+        size_t from = n;
+        for (size_t i = 0; tr && i < tr->n_spans; i++) {
+            struct raise *r = &rs[n];
+            if (!span_error_key(&tr->spans[i], r->key, sizeof r->key, &r->event))
+                continue;
+            r->turn = t;
+            r->span = (long)i;
+            r->name = tr->spans[i].name;
+            n++;
+        }
+        /* an ancestor repeating a descendant's exception only passed it on */
+        for (size_t a = from; a < n; a++) {
+            for (size_t b = from; b < n; b++) {
+                if (a == b || strcmp(rs[a].key, rs[b].key) != 0)
+                    continue;
+                long p = parent_of(tr, (size_t)rs[b].span);
+                for (size_t hops = 0; p >= 0 && hops < tr->n_spans; hops++) {
+                    if (p == rs[a].span) {
+                        rs[a].span = -2; /* propagated */
+                        break;
+                    }
+                    p = parent_of(tr, (size_t)p);
+                }
+                if (rs[a].span == -2)
+                    break;
+            }
+        }
+        size_t k = from;
+        for (size_t a = from; a < n; a++)
+            if (rs[a].span != -2)
+                rs[k++] = rs[a];
+        n = k;
+        /* failed tool calls the spans do not show */
+        for (size_t q = 0; q < tu->n_tools; q++) {
+            const ms_tool_call *tc = &tu->tools[q];
+            if (!tc->failed || (tr && find_span(tr, tc->span_id) >= 0))
+                continue;
+            struct raise *r = &rs[n++];
+            r->turn = t;
+            r->span = -1;
+            r->event = -1;
+            r->name = tc->name;
+            sfmt(r->key, sizeof r->key, "%.*s", (int)tc->error.len, tc->error.ptr);
+        }
+    }
+    bool *done = msx_arena_calloc(c->tmp, n ? n : 1, sizeof *done);
+    if (!done)
+        return MS_E_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (done[i] || !rs[i].key[0])
+            continue;
+        size_t count = 0, turns = 0, last_turn = (size_t)-1;
+        char list[96] = "";
+        size_t ll = 0;
+        for (size_t j = i; j < n; j++) {
+            if (strcmp(rs[i].key, rs[j].key) != 0)
+                continue;
+            done[j] = true;
+            count++;
+            if (rs[j].turn != last_turn) {
+                last_turn = rs[j].turn;
+                turns++;
+                if (ll + 24 < sizeof list) {
+                    int w = sfmt(list + ll, sizeof list - ll, "%s%lld", ll ? ", " : "",
+                                 (long long)s->turns[rs[j].turn].index);
+                    ll += w > 0 ? (size_t)w : 0;
+                }
+            }
+        }
+        if (count < LOOP_MIN)
+            continue;
+        const ms_turn *tu = &s->turns[rs[i].turn];
+        char path[64] = "";
+        if (rs[i].span >= 0) {
+            if (rs[i].event >= 0)
+                sfmt(path, sizeof path, "spans[%ld].events[%d]", rs[i].span, rs[i].event);
+            else
+                sfmt(path, sizeof path, "spans[%ld].status", rs[i].span);
+        }
+        ms_str span = rs[i].span >= 0 ? msi_s(tu->trace->spans[rs[i].span].span_id)
+                                      : (ms_str){NULL, 0};
+        if (!msi_finding_add(c, "loop.error", MS_SEV_ERROR, tu, span,
+                             path[0] ? msi_s(path) : (ms_str){NULL, 0}, msi_s(rs[i].key),
+                             "the same error %zu times (%s %s): %s", count,
+                             turns == 1 ? "turn" : "turns", list, rs[i].key))
+            return MS_E_NOMEM;
+    }
+    return MS_OK;
+}
+
+/* ---- repeated answers ---------------------------------------------------- */
+
+static ms_str answer_of(const ms_turn *t)
+{
+    for (size_t i = t->n_output; i > 0; i--)
+        if (t->output[i - 1].text.len)
+            return t->output[i - 1].text;
+    if (t->trace && t->trace->info.response_preview.len)
+        return t->trace->info.response_preview;
+    return (ms_str){NULL, 0};
+}
+
+struct words {
+    char **w;
+    size_t n;
+};
+
+static int cmp_word(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lowercase ASCII words (letters and digits; other bytes of UTF-8 text kept
+ * inside words), sorted. */
+static bool split_words(struct msx_arena *a, ms_str text, struct words *out)
+{
+    out->n = 0;
+    out->w = msx_arena_calloc(a, text.len / 2 + 1, sizeof *out->w);
+    char *buf = msx_arena_alloc(a, text.len + 1);
+    if (!out->w || !buf)
+        return false;
+    size_t i = 0, b = 0;
+    while (i < text.len) {
+        while (i < text.len) {
+            unsigned char ch = (unsigned char)text.ptr[i];
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch >= 0x80)
+                break;
+            i++;
+        }
+        if (i >= text.len)
+            break;
+        char *w = buf + b;
+        while (i < text.len) {
+            unsigned char ch = (unsigned char)text.ptr[i];
+            if (ch >= 'A' && ch <= 'Z')
+                ch = (unsigned char)(ch - 'A' + 'a');
+            else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch >= 0x80))
+                break;
+            buf[b++] = (char)ch;
+            i++;
+        }
+        buf[b++] = '\0';
+        out->w[out->n++] = w;
+    }
+    qsort(out->w, out->n, sizeof *out->w, cmp_word);
+    return true;
+}
+
+/* Dice overlap of two sorted word multisets, in percent. */
+static size_t overlap_pct(const struct words *a, const struct words *b)
+{
+    size_t i = 0, j = 0, common = 0;
+    while (i < a->n && j < b->n) {
+        int r = strcmp(a->w[i], b->w[j]);
+        if (r == 0) {
+            common++;
+            i++;
+            j++;
+        } else if (r < 0) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return a->n + b->n ? 200 * common / (a->n + b->n) : 0;
+}
+
+static ms_code answer_loops(struct msi_ctx *c)
+{
+    const ms_session *s = c->s;
+    if (s->n_turns < 2)
+        return MS_OK;
+    struct words *ws = msx_arena_calloc(c->tmp, s->n_turns, sizeof *ws);
+    if (!ws)
+        return MS_E_NOMEM;
+    for (size_t t = 0; t < s->n_turns; t++) {
+        const ms_turn *tu = &s->turns[t];
+        if (!tu->trace || tu->trace->info.state == MS_STATE_ERROR)
+            continue;
+        if (!split_words(c->tmp, answer_of(tu), &ws[t]))
+            return MS_E_NOMEM;
+    }
+    for (size_t t = 1; t < s->n_turns; t++) {
+        if (ws[t].n < ANSWER_MIN_WORDS || ws[t - 1].n < ANSWER_MIN_WORDS)
+            continue;
+        size_t pct = overlap_pct(&ws[t - 1], &ws[t]);
+        if (pct < ANSWER_SIMILAR_PCT)
+            continue;
+        /* the stretch of near-identical answers from t-1 */
+        size_t last = t;
+        while (last + 1 < s->n_turns && ws[last + 1].n >= ANSWER_MIN_WORDS &&
+               overlap_pct(&ws[last], &ws[last + 1]) >= ANSWER_SIMILAR_PCT)
+            last++;
+        const ms_turn *tu = &s->turns[t];
+        ms_str ans = answer_of(tu);
+        if (!msi_finding_add(c, "loop.answer", MS_SEV_WARN, tu, tu->io_span_id, (ms_str){NULL, 0},
+                             ans,
+                             "the assistant repeated itself: turns %lld-%lld answer nearly the same (%zu%% of words shared)",
+                             (long long)s->turns[t - 1].index, (long long)s->turns[last].index, pct))
+            return MS_E_NOMEM;
+        t = last;
+    }
+    return MS_OK;
+}
+
+static ms_code run_loops(struct msi_ctx *c)
+{
+    const ms_session *s = c->s;
+    if (!s || s->n_turns == 0)
+        return MS_OK;
+    ms_code rc = MS_OK;
+    if (msi_rule_selected(c->o, "loop.tool")) {
+        struct call *calls = NULL;
+        size_t n = 0;
+        rc = collect_calls(c, &calls, &n);
+        if (rc == MS_OK)
+            rc = tool_loops(c, calls, n);
+    }
+    if (rc == MS_OK && msi_rule_selected(c->o, "loop.error"))
+        rc = error_loops(c);
+    if (rc == MS_OK && msi_rule_selected(c->o, "loop.answer"))
+        rc = answer_loops(c);
+    return rc;
+}
+
+const struct msi_analyzer msi_analyzer_loops = {"loops", rules, sizeof rules / sizeof rules[0],
+                                                run_loops};
