@@ -515,6 +515,7 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     args.fixtures = os.path.abspath(args.fixtures)
+    args.mlsession = os.path.abspath(args.mlsession)
     import logging
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     t0 = time.monotonic()
