@@ -1,13 +1,808 @@
 /* SPDX-License-Identifier: MIT
  *
- * integrity.c - placeholder analyzer (no rules yet); replaced by its owner.
+ * integrity.c - is the conversation history an application sends with each
+ * turn the conversation that actually happened? For sessions whose turns
+ * carry history (the input repeats earlier user messages or answers), turn
+ * k's history is compared with the user messages and answers of ALL turns
+ * 1..k-1 - not only the previous turn, which is all the transcript reader
+ * compares - so a cache eviction that resends [system, user] after four
+ * turns is seen, and so is a history rebuilt from the wrong conversation.
+ *
+ * Matching: exact first (whitespace collapsed; a truncated preview matches
+ * as a prefix), then a copy of a message already matched (a duplicate),
+ * then word overlap >= ALTERED_MIN_PCT with a message not matched yet (an
+ * altered message); what is left over is checked for identifiers (order
+ * numbers, ids) that the session never mentioned before (foreign content).
+ * Each problem is reported once, at the first turn that shows it. The
+ * system prompt is compared turn by turn with digits masked, so a prompt
+ * that carries today's date is not a change.
+ *
+ * Depends on the transcript (session.h) and the findings contract only.
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "analyze/analyze_int.h"
 
-static ms_code run_integrity(struct msi_ctx *c)
+static const ms_rule_info rules[] = {
+    {"integrity.history_dropped", "integrity", MS_SEV_ERROR,
+     "earlier messages are missing from the history a turn sends"},
+    {"integrity.history_changed", "integrity", MS_SEV_ERROR,
+     "an earlier message is sent altered in a later turn's history"},
+    {"integrity.history_reordered", "integrity", MS_SEV_WARN,
+     "a turn's history has earlier messages out of order"},
+    {"integrity.history_duplicated", "integrity", MS_SEV_WARN,
+     "a turn's history has an earlier message twice"},
+    {"integrity.system_prompt_changed", "integrity", MS_SEV_WARN,
+     "the system prompt changes in the middle of the session"},
+    {"integrity.foreign_content", "integrity", MS_SEV_ERROR,
+     "a turn's history holds content from outside the session (an id it never mentioned)"},
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#define ALTERED_MIN_PCT 50 /* word overlap for "the same message, altered" */
+#define PREFIX_MIN 20      /* bytes a truncated text needs to match as a prefix */
+#define WINDOW_MIN 2       /* messages a sliding window keeps at least */
+#define QUOTE_MAX 80       /* bytes of a message quoted in a finding */
+
+/* ---- text -------------------------------------------------------------- */
+
+static bool is_space(char ch)
 {
-    (void)c;
+    return ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+}
+
+static bool is_alnum(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static bool nonblank(ms_str s)
+{
+    for (size_t i = 0; s.ptr && i < s.len; i++)
+        if (!is_space(s.ptr[i]))
+            return true;
+    return false;
+}
+
+/* A cursor over text with whitespace runs collapsed to one space and
+ * leading and trailing whitespace gone; with mask, a digit run reads as
+ * one '#'. cur_next() returns -1 at the end. */
+struct cur {
+    const char *p;
+    size_t n, i;
+    bool mask;
+};
+
+static void cur_init(struct cur *c, ms_str s, bool mask)
+{
+    c->p = s.ptr;
+    c->n = s.ptr ? s.len : 0;
+    c->i = 0;
+    c->mask = mask;
+    while (c->i < c->n && is_space(c->p[c->i]))
+        c->i++;
+}
+
+static int cur_next(struct cur *c)
+{
+    if (c->i >= c->n)
+        return -1;
+    char ch = c->p[c->i];
+    if (is_space(ch)) {
+        while (c->i < c->n && is_space(c->p[c->i]))
+            c->i++;
+        return c->i >= c->n ? -1 : ' ';
+    }
+    c->i++;
+    if (c->mask && is_digit(ch)) {
+        while (c->i < c->n && is_digit(c->p[c->i]))
+            c->i++;
+        return '#';
+    }
+    return (unsigned char)ch;
+}
+
+/* Compares a and b through cursors: 0 if equal; else 1 and *at = the byte
+ * of b where they first differ. With prefix, a shorter a that is a prefix
+ * of b is equal. */
+static int cmp_text(ms_str a, ms_str b, bool mask, bool prefix, size_t *at)
+{
+    struct cur x, y;
+    cur_init(&x, a, mask);
+    cur_init(&y, b, mask);
+    size_t n = 0;
+    for (;;) {
+        size_t ypos = y.i;
+        int cx = cur_next(&x), cy = cur_next(&y);
+        if (cx == -1 && (cy == -1 || (prefix && n >= PREFIX_MIN)))
+            return 0;
+        if (cx != cy) {
+            if (at)
+                *at = ypos;
+            return 1;
+        }
+        n++;
+    }
+}
+
+/* Text without a trailing "..." or U+2026 (how previews end). */
+static ms_str strip_ellipsis(ms_str s)
+{
+    while (s.len && is_space(s.ptr[s.len - 1]))
+        s.len--;
+    if (s.len >= 3 && memcmp(s.ptr + s.len - 3, "...", 3) == 0)
+        s.len -= 3;
+    else if (s.len >= 3 && memcmp(s.ptr + s.len - 3, "\xe2\x80\xa6", 3) == 0)
+        s.len -= 3;
+    return s;
+}
+
+/* Is s one message, written the same way as e? A truncated side matches
+ * as a prefix of the other. */
+static bool same_text(ms_str a, bool a_trunc, ms_str b, bool b_trunc)
+{
+    if (!a_trunc && !b_trunc)
+        return cmp_text(a, b, false, false, NULL) == 0;
+    if (a_trunc)
+        return cmp_text(strip_ellipsis(a), b, false, true, NULL) == 0;
+    return cmp_text(strip_ellipsis(b), a, false, true, NULL) == 0;
+}
+
+/* Distinct lower-cased words (alphanumeric runs of 2+ bytes; other bytes
+ * separate), for the overlap of two messages. */
+struct words {
+    char **w;
+    size_t n;
+};
+
+static bool words_of(struct msx_arena *a, ms_str s, struct words *out)
+{
+    out->n = 0;
+    out->w = msx_arena_alloc(a, (s.len / 2 + 1) * sizeof *out->w);
+    if (!out->w)
+        return false;
+    size_t i = 0;
+    while (s.ptr && i < s.len) {
+        if (!is_alnum((unsigned char)s.ptr[i]) && (unsigned char)s.ptr[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t st = i;
+        while (i < s.len && (is_alnum((unsigned char)s.ptr[i]) || (unsigned char)s.ptr[i] >= 0x80))
+            i++;
+        if (i - st < 2)
+            continue;
+        char *w = msx_arena_strndup(a, s.ptr + st, i - st);
+        if (!w)
+            return false;
+        for (char *p = w; *p; p++)
+            if (*p >= 'A' && *p <= 'Z')
+                *p = (char)(*p + 32);
+        bool dup = false;
+        for (size_t j = 0; j < out->n && !dup; j++)
+            dup = strcmp(out->w[j], w) == 0;
+        if (!dup)
+            out->w[out->n++] = w;
+    }
+    return true;
+}
+
+static int overlap_pct(const struct words *a, const struct words *b)
+{
+    if (a->n == 0 || b->n == 0)
+        return 0;
+    size_t both = 0;
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; j < b->n; j++)
+            if (strcmp(a->w[i], b->w[j]) == 0) {
+                both++;
+                break;
+            }
+    return (int)(both * 100 / (a->n + b->n - both));
+}
+
+/* Identifiers: runs of letters, digits and inner '-' with 3+ digits and a
+ * letter or a '-' ("A-1077", "1Z1077X", "2026-01-02"), or 5+ digits. */
+static bool is_ident(const char *p, size_t n)
+{
+    size_t digits = 0, letters = 0, dashes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_digit(p[i]))
+            digits++;
+        else if (p[i] == '-')
+            dashes++;
+        else
+            letters++;
+    }
+    return digits >= 3 && (letters > 0 || dashes > 0 || digits >= 5);
+}
+
+/* The next identifier in s from *i on; false at the end. */
+static bool next_ident(ms_str s, size_t *i, ms_str *id)
+{
+    while (s.ptr && *i < s.len) {
+        size_t st = *i;
+        if (!is_alnum((unsigned char)s.ptr[st])) {
+            (*i)++;
+            continue;
+        }
+        size_t e = st;
+        while (e < s.len && (is_alnum((unsigned char)s.ptr[e]) ||
+                             (s.ptr[e] == '-' && e + 1 < s.len &&
+                              is_alnum((unsigned char)s.ptr[e + 1]))))
+            e++;
+        *i = e;
+        if (is_ident(s.ptr + st, e - st)) {
+            *id = (ms_str){s.ptr + st, e - st};
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Does hay contain needle as a word (case-insensitive ASCII)? */
+static bool mentions(ms_str hay, ms_str needle)
+{
+    if (!hay.ptr || needle.len == 0 || hay.len < needle.len)
+        return false;
+    for (size_t i = 0; i + needle.len <= hay.len; i++) {
+        if (i > 0 && is_alnum((unsigned char)hay.ptr[i - 1]))
+            continue;
+        size_t j = 0;
+        while (j < needle.len) {
+            char x = hay.ptr[i + j], y = needle.ptr[j];
+            if (x >= 'A' && x <= 'Z')
+                x = (char)(x + 32);
+            if (y >= 'A' && y <= 'Z')
+                y = (char)(y + 32);
+            if (x != y)
+                break;
+            j++;
+        }
+        if (j == needle.len &&
+            (i + j == hay.len || !is_alnum((unsigned char)hay.ptr[i + j])))
+            return true;
+    }
+    return false;
+}
+
+/* s as a one-line quote of at most max bytes (UTF-8 safe, "..." if cut). */
+static const char *quote(struct msx_arena *a, ms_str s, size_t max)
+{
+    char *q = msx_arena_alloc(a, max + 4);
+    if (!q)
+        return "";
+    struct cur c;
+    cur_init(&c, s, false);
+    size_t m = 0;
+    int ch;
+    while (m < max && (ch = cur_next(&c)) != -1)
+        q[m++] = (char)ch;
+    if (m == max && cur_next(&c) != -1) {
+        while (m > 0 && ((unsigned char)q[m - 1] & 0xC0) == 0x80)
+            m--;
+        if (m > 0 && ((unsigned char)q[m - 1] & 0x80))
+            m--; /* the lead byte of the cut sequence (or a lone one) */
+        memcpy(q + m, "...", 3);
+        m += 3;
+    }
+    q[m] = '\0';
+    return q;
+}
+
+/* "1-4", "2, 4", "1-3, 5" from ascending turn numbers. */
+static void ranges(char *buf, size_t cap, const int64_t *t, size_t n)
+{
+    size_t m = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && m < cap;) {
+        size_t j = i;
+        while (j + 1 < n && t[j + 1] <= t[j] + 1)
+            j++;
+        int w;
+        if (t[j] == t[i])
+            w = snprintf(buf + m, cap - m, "%s%lld", m ? ", " : "", (long long)t[i]);
+        else
+            w = snprintf(buf + m, cap - m, "%s%lld-%lld", m ? ", " : "", (long long)t[i],
+                         (long long)t[j]);
+        if (w < 0)
+            break;
+        m += (size_t)w;
+        i = j + 1;
+    }
+}
+
+/* ---- the transcript ---------------------------------------------------- */
+
+/* One user message or answer as it happened: what later histories should
+ * repeat. */
+struct said {
+    ms_role role;
+    ms_str text;
+    bool trunc;
+    size_t turn;     /* index of the turn it belongs to */
+    bool optional;   /* the user message of a failed turn: apps often drop it */
+    struct words w;
+    bool gone;       /* reported (or accepted) as missing */
+    bool altered;    /* reported as altered */
+    bool dup;        /* reported as duplicated */
+};
+
+static const char *role_name(ms_role r)
+{
+    return r == MS_ROLE_USER ? "user message" : r == MS_ROLE_ASSISTANT ? "answer" : "message";
+}
+
+static bool readable(const ms_turn *t)
+{
+    return t->n_input > 0 && t->io_source != MS_IO_PREVIEW && t->io_source != MS_IO_NONE;
+}
+
+/* Index of the user message of the turn (its last user message), or n. */
+static size_t user_at(const ms_turn *t)
+{
+    for (size_t i = t->n_input; i > 0; i--)
+        if (t->input[i - 1].role == MS_ROLE_USER && nonblank(t->input[i - 1].text))
+            return i - 1;
+    return t->n_input;
+}
+
+static const ms_message *answer_of(const ms_turn *t)
+{
+    for (size_t i = t->n_output; i > 0; i--)
+        if ((t->output[i - 1].role == MS_ROLE_ASSISTANT ||
+             t->output[i - 1].role == MS_ROLE_OTHER) &&
+            nonblank(t->output[i - 1].text))
+            return &t->output[i - 1];
+    return NULL;
+}
+
+static bool failed(const ms_turn *t)
+{
+    return !t->trace || t->trace->info.state != MS_STATE_OK;
+}
+
+/* A message of the history: user or answer with text. */
+static bool in_history(const ms_message *m)
+{
+    return (m->role == MS_ROLE_USER || m->role == MS_ROLE_ASSISTANT) && nonblank(m->text);
+}
+
+/* ---- the analysis ------------------------------------------------------ */
+
+struct state {
+    struct msi_ctx *c;
+    struct msx_arena *a;
+    struct said *said;     /* every user message and answer, in order */
+    size_t n_said;
+    bool carry[5];         /* by role: histories repeat such messages */
+    bool window_reported;
+    bool reorder_reported;
+    ms_str *foreign;       /* identifiers reported as foreign */
+    size_t n_foreign, cap_foreign;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 6, 7)))
+#endif
+static ms_code add(struct state *st, const char *rule, ms_severity sev, const ms_turn *t,
+                   ms_str excerpt, const char *fmt, ...)
+{
+    if (!msi_rule_selected(st->c->o, rule))
+        return MS_OK;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    ms_finding *f = msi_finding_add(st->c, rule, sev, t, t->io_span_id, (ms_str){NULL, 0},
+                                    excerpt, "%s", line);
+    return f ? MS_OK : MS_E_NOMEM;
+}
+
+/* What every turn said, in order: its user message, then its answer. */
+static ms_code collect(struct state *st)
+{
+    const ms_session *s = st->c->s;
+    st->said = msx_arena_calloc(st->a, 2 * s->n_turns + 1, sizeof *st->said);
+    if (!st->said)
+        return MS_E_NOMEM;
+    for (size_t k = 0; k < s->n_turns; k++) {
+        const ms_turn *t = &s->turns[k];
+        size_t u = user_at(t);
+        if (u < t->n_input) {
+            struct said *x = &st->said[st->n_said++];
+            x->role = MS_ROLE_USER;
+            x->text = t->input[u].text;
+            x->trunc = t->input[u].truncated;
+            x->turn = k;
+            x->optional = failed(t) || !answer_of(t);
+            if (!words_of(st->a, x->text, &x->w))
+                return MS_E_NOMEM;
+        }
+        const ms_message *ans = answer_of(t);
+        if (ans) {
+            struct said *x = &st->said[st->n_said++];
+            x->role = MS_ROLE_ASSISTANT;
+            x->text = ans->text;
+            x->trunc = ans->truncated;
+            x->turn = k;
+            if (!words_of(st->a, x->text, &x->w))
+                return MS_E_NOMEM;
+        }
+    }
     return MS_OK;
 }
 
-const struct msi_analyzer msi_analyzer_integrity = {"integrity", NULL, 0, run_integrity};
+/* Said before turn k: the first index past them. */
+static size_t said_before(const struct state *st, size_t k)
+{
+    size_t e = 0;
+    while (e < st->n_said && st->said[e].turn < k)
+        e++;
+    return e;
+}
+
+/* Which roles do histories repeat? A turn's history (the messages before
+ * its user message) repeats an earlier user message or answer exactly. */
+static void find_carried(struct state *st)
+{
+    const ms_session *s = st->c->s;
+    for (size_t k = 1; k < s->n_turns; k++) {
+        const ms_turn *t = &s->turns[k];
+        if (!readable(t))
+            continue;
+        size_t u = user_at(t), ne = said_before(st, k);
+        for (size_t i = 0; i < u && i < t->n_input; i++) {
+            const ms_message *m = &t->input[i];
+            if (!in_history(m) || st->carry[m->role])
+                continue;
+            for (size_t e = 0; e < ne; e++)
+                if (st->said[e].role == m->role &&
+                    same_text(m->text, m->truncated, st->said[e].text, st->said[e].trunc)) {
+                    st->carry[m->role] = true;
+                    break;
+                }
+        }
+    }
+}
+
+/* Has the session mentioned id before turn k's history was built: any text
+ * of turns 1..k-1 (messages, answers, tool calls, documents), or turn k's
+ * own system prompt and user message(s)? */
+static bool mentioned(const ms_session *s, size_t k, size_t u, ms_str id)
+{
+    for (size_t j = 0; j <= k && j < s->n_turns; j++) {
+        const ms_turn *t = &s->turns[j];
+        for (size_t i = 0; i < t->n_input; i++) {
+            if (j == k && i < u && t->input[i].role != MS_ROLE_SYSTEM)
+                continue;
+            if (mentions(t->input[i].text, id))
+                return true;
+        }
+        if (j == k)
+            break;
+        for (size_t i = 0; i < t->n_output; i++)
+            if (mentions(t->output[i].text, id))
+                return true;
+        for (size_t i = 0; i < t->n_tools; i++)
+            if (mentions(t->tools[i].arguments, id) || mentions(t->tools[i].result, id))
+                return true;
+        for (size_t i = 0; i < t->n_docs; i++)
+            if (mentions(t->docs[i].text, id) || mentions(t->docs[i].id, id) ||
+                mentions(t->docs[i].uri, id))
+                return true;
+    }
+    return false;
+}
+
+static bool foreign_known(const struct state *st, ms_str id)
+{
+    for (size_t i = 0; i < st->n_foreign; i++)
+        if (st->foreign[i].len == id.len && mentions(st->foreign[i], id))
+            return true;
+    return false;
+}
+
+static bool foreign_remember(struct state *st, ms_str id)
+{
+    if (st->n_foreign == st->cap_foreign) {
+        size_t cap = st->cap_foreign ? 2 * st->cap_foreign : 8;
+        ms_str *v = msx_arena_alloc(st->a, cap * sizeof *v);
+        if (!v)
+            return false;
+        if (st->n_foreign)
+            memcpy(v, st->foreign, st->n_foreign * sizeof *v);
+        st->foreign = v;
+        st->cap_foreign = cap;
+    }
+    st->foreign[st->n_foreign++] = id;
+    return true;
+}
+
+enum { M_NONE = 0, M_EXACT, M_DUP, M_ALTERED };
+
+/* Turn k's history against what was said in turns 1..k-1. */
+static ms_code check_turn(struct state *st, size_t k)
+{
+    const ms_session *s = st->c->s;
+    const ms_turn *t = &s->turns[k];
+    struct msx_arena *a = st->a;
+    size_t u = user_at(t);
+    if (u >= t->n_input)
+        return MS_OK;
+    size_t ne = said_before(st, k);
+    if (ne == 0)
+        return MS_OK;
+
+    /* the history: messages before the user message */
+    const ms_message **h = msx_arena_alloc(a, (u + 1) * sizeof *h);
+    size_t *hm = msx_arena_alloc(a, (u + 1) * sizeof *hm);   /* said index */
+    int *kind = msx_arena_calloc(a, u + 1, sizeof *kind);
+    bool *used = msx_arena_calloc(a, ne, sizeof *used);
+    if (!h || !hm || !kind || !used)
+        return MS_E_NOMEM;
+    size_t nh = 0;
+    for (size_t i = 0; i < u; i++)
+        if (in_history(&t->input[i]) && st->carry[t->input[i].role])
+            h[nh++] = &t->input[i];
+
+    /* exact, then copies of matched ones, then altered ones */
+    for (size_t i = 0; i < nh; i++)
+        for (size_t e = 0; e < ne; e++)
+            if (!used[e] && st->said[e].role == h[i]->role &&
+                same_text(h[i]->text, h[i]->truncated, st->said[e].text, st->said[e].trunc)) {
+                used[e] = true;
+                hm[i] = e;
+                kind[i] = M_EXACT;
+                break;
+            }
+    for (size_t i = 0; i < nh; i++) {
+        if (kind[i] != M_NONE)
+            continue;
+        for (size_t e = 0; e < ne; e++)
+            if (used[e] && st->said[e].role == h[i]->role &&
+                same_text(h[i]->text, h[i]->truncated, st->said[e].text, st->said[e].trunc)) {
+                hm[i] = e;
+                kind[i] = M_DUP;
+                break;
+            }
+    }
+    for (size_t i = 0; i < nh; i++) {
+        if (kind[i] != M_NONE)
+            continue;
+        struct words w;
+        if (!words_of(a, h[i]->text, &w))
+            return MS_E_NOMEM;
+        int best = 0;
+        size_t be = 0;
+        for (size_t e = 0; e < ne; e++) {
+            if (used[e] || st->said[e].role != h[i]->role)
+                continue;
+            int p = overlap_pct(&w, &st->said[e].w);
+            if (p > best) {
+                best = p;
+                be = e;
+            }
+        }
+        if (best >= ALTERED_MIN_PCT) {
+            used[be] = true;
+            hm[i] = be;
+            kind[i] = M_ALTERED;
+        }
+    }
+
+    ms_code rc = MS_OK;
+    char tb[160];
+
+    /* dropped: said before, expected, not sent, not reported yet */
+    size_t n_new = 0, n_kept = 0, first_new = ne, last_new = 0, min_kept = ne;
+    int64_t *turns = msx_arena_alloc(a, (ne + 1) * sizeof *turns);
+    if (!turns)
+        return MS_E_NOMEM;
+    size_t nt = 0;
+    for (size_t e = 0; e < ne; e++) {
+        if (used[e]) {
+            n_kept++;
+            if (e < min_kept)
+                min_kept = e;
+            continue;
+        }
+        if (st->said[e].optional || st->said[e].gone || !st->carry[st->said[e].role])
+            continue;
+        n_new++;
+        if (first_new == ne)
+            first_new = e;
+        last_new = e;
+        int64_t tn = (int64_t)st->said[e].turn + 1;
+        if (nt == 0 || turns[nt - 1] != tn)
+            turns[nt++] = tn;
+    }
+    if (n_new > 0) {
+        ranges(tb, sizeof tb, turns, nt);
+        const struct said *x = &st->said[first_new];
+        bool window = n_kept >= WINDOW_MIN && last_new < min_kept;
+        if (window && !st->window_reported) {
+            st->window_reported = true;
+            rc = add(st, "integrity.history_dropped", MS_SEV_WARN, t, x->text,
+                     "turn %zu sent %zu messages; the oldest %zu (turn%s %s) are missing while "
+                     "the last %zu are kept (a sliding window?); first missing: %s of turn %zu "
+                     "\"%s\"",
+                     k + 1, t->n_input, n_new, nt > 1 ? "s" : "", tb, n_kept,
+                     role_name(x->role), x->turn + 1, quote(a, x->text, QUOTE_MAX));
+        } else if (!window) {
+            rc = add(st, "integrity.history_dropped", MS_SEV_ERROR, t, x->text,
+                     "turn %zu sent %zu message%s; the %zu message%s of turn%s %s %s missing; "
+                     "first missing: %s of turn %zu \"%s\"",
+                     k + 1, t->n_input, t->n_input == 1 ? "" : "s", n_new, n_new == 1 ? "" : "s",
+                     nt > 1 ? "s" : "", tb, n_new == 1 ? "is" : "are", role_name(x->role),
+                     x->turn + 1, quote(a, x->text, QUOTE_MAX));
+        }
+        for (size_t e = 0; e < ne; e++)
+            if (!used[e] && !st->said[e].optional && st->carry[st->said[e].role])
+                st->said[e].gone = true;
+        if (rc != MS_OK)
+            return rc;
+    }
+
+    /* altered: one finding for the turn, naming the first */
+    size_t n_alt = 0, first_alt = nh;
+    for (size_t i = 0; i < nh; i++)
+        if (kind[i] == M_ALTERED && !st->said[hm[i]].altered) {
+            if (n_alt++ == 0)
+                first_alt = i;
+            st->said[hm[i]].altered = true;
+        }
+    if (n_alt > 0) {
+        const struct said *x = &st->said[hm[first_alt]];
+        char more[48] = "";
+        if (n_alt > 1)
+            snprintf(more, sizeof more, " (and %zu more)", n_alt - 1);
+        rc = add(st, "integrity.history_changed", MS_SEV_ERROR, t, h[first_alt]->text,
+                 "turn %zu sent the %s of turn %zu altered%s: \"%s\" instead of \"%s\"", k + 1,
+                 role_name(x->role), x->turn + 1, more,
+                 quote(a, h[first_alt]->text, QUOTE_MAX), quote(a, x->text, QUOTE_MAX));
+        if (rc != MS_OK)
+            return rc;
+    }
+
+    /* duplicated */
+    size_t n_dup = 0, first_dup = nh;
+    for (size_t i = 0; i < nh; i++)
+        if (kind[i] == M_DUP && !st->said[hm[i]].dup) {
+            if (n_dup++ == 0)
+                first_dup = i;
+            st->said[hm[i]].dup = true;
+        }
+    if (n_dup > 0) {
+        const struct said *x = &st->said[hm[first_dup]];
+        char more[48] = "";
+        if (n_dup > 1)
+            snprintf(more, sizeof more, " (and %zu more)", n_dup - 1);
+        rc = add(st, "integrity.history_duplicated", MS_SEV_WARN, t, x->text,
+                 "turn %zu sent the %s of turn %zu twice%s: \"%s\"", k + 1, role_name(x->role),
+                 x->turn + 1, more, quote(a, x->text, QUOTE_MAX));
+        if (rc != MS_OK)
+            return rc;
+    }
+
+    /* reordered: the first inversion, once per session */
+    if (!st->reorder_reported) {
+        size_t prev = nh;
+        for (size_t i = 0; i < nh; i++) {
+            if (kind[i] != M_EXACT && kind[i] != M_ALTERED)
+                continue;
+            if (prev < nh && hm[i] < hm[prev]) {
+                const struct said *x = &st->said[hm[i]], *y = &st->said[hm[prev]];
+                st->reorder_reported = true;
+                rc = add(st, "integrity.history_reordered", MS_SEV_WARN, t, x->text,
+                         "turn %zu sent the %s of turn %zu after the %s of turn %zu: \"%s\"",
+                         k + 1, role_name(x->role), x->turn + 1, role_name(y->role), y->turn + 1,
+                         quote(a, x->text, QUOTE_MAX));
+                break;
+            }
+            prev = i;
+        }
+        if (rc != MS_OK)
+            return rc;
+    }
+
+    /* foreign: what is left, holding an id the session never mentioned */
+    for (size_t i = 0; i < nh; i++) {
+        if (kind[i] != M_NONE)
+            continue;
+        size_t at = 0;
+        ms_str id;
+        while (next_ident(h[i]->text, &at, &id)) {
+            if (foreign_known(st, id) || mentioned(s, k, u, id))
+                continue;
+            if (!foreign_remember(st, id))
+                return MS_E_NOMEM;
+            rc = add(st, "integrity.foreign_content", MS_SEV_ERROR, t, h[i]->text,
+                     "turn %zu's history holds a %s with %.*s, which no earlier turn of the "
+                     "session mentions: \"%s\"",
+                     k + 1, role_name(h[i]->role), (int)id.len, id.ptr,
+                     quote(a, h[i]->text, QUOTE_MAX));
+            if (rc != MS_OK)
+                return rc;
+            break; /* one per message */
+        }
+    }
+    return MS_OK;
+}
+
+/* The first system message of a turn's input. */
+static const ms_message *system_of(const ms_turn *t)
+{
+    for (size_t i = 0; i < t->n_input; i++)
+        if (t->input[i].role == MS_ROLE_SYSTEM && nonblank(t->input[i].text))
+            return &t->input[i];
+    return NULL;
+}
+
+/* The system prompt against the last turn that sent one. */
+static ms_code check_system(struct state *st)
+{
+    const ms_session *s = st->c->s;
+    const ms_message *prev = NULL;
+    size_t prev_k = 0;
+    for (size_t k = 0; k < s->n_turns; k++) {
+        const ms_turn *t = &s->turns[k];
+        if (!readable(t))
+            continue;
+        const ms_message *sys = system_of(t);
+        if (!sys)
+            continue;
+        size_t at = 0;
+        if (prev && !prev->truncated && !sys->truncated &&
+            cmp_text(prev->text, sys->text, true, false, &at) != 0) {
+            ms_str from = {sys->text.ptr + at, sys->text.len - at};
+            ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, sys->text,
+                             "turn %zu's system prompt differs from turn %zu's (%zu -> %zu "
+                             "bytes), from byte %zu: \"%s\"",
+                             k + 1, prev_k + 1, prev->text.len, sys->text.len, at,
+                             quote(st->a, from, QUOTE_MAX));
+            if (rc != MS_OK)
+                return rc;
+        }
+        prev = sys;
+        prev_k = k;
+    }
+    return MS_OK;
+}
+
+static ms_code run_integrity(struct msi_ctx *c)
+{
+    const ms_session *s = c->s;
+    if (!s || s->n_turns == 0)
+        return MS_OK;
+    struct state st;
+    memset(&st, 0, sizeof st);
+    st.c = c;
+    st.a = c->tmp;
+    ms_code rc = check_system(&st);
+    if (rc != MS_OK)
+        return rc;
+    rc = collect(&st);
+    if (rc != MS_OK)
+        return rc;
+    find_carried(&st);
+    if (!st.carry[MS_ROLE_USER] && !st.carry[MS_ROLE_ASSISTANT])
+        return MS_OK; /* the turns carry no history: nothing to compare */
+    for (size_t k = 1; k < s->n_turns && rc == MS_OK; k++)
+        if (readable(&s->turns[k]))
+            rc = check_turn(&st, k);
+    return rc;
+}
+
+const struct msi_analyzer msi_analyzer_integrity = {"integrity", rules, N_OF(rules),
+                                                    run_integrity};
