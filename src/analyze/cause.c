@@ -1,13 +1,1743 @@
 /* SPDX-License-Identifier: MIT
  *
- * cause.c - placeholder analyzer (no rules yet); replaced by its owner.
+ * cause.c - the root-cause walk (rule cause.root). It runs last and reads
+ * the symptoms the other analyzers found: errors (error.*), failing
+ * assessments (assessment.failing), user friction (friction.*), integrity
+ * breaks (integrity.*) and context.window. From each symptom it walks back
+ * over the earlier turns and names the EARLIEST turn whose content is
+ * carried into the symptom, with the evidence at every link:
+ *
+ *   content   a distinctive token (a number with its unit such as "30
+ *             days", an id such as A-1041, a date, a URI, a quoted phrase,
+ *             a capitalised name) that the symptom turn's answer or tool
+ *             arguments hold, that none of the turn's own inputs hold
+ *             (its retrieval, tool results, user message, system prompt)
+ *             and that an earlier turn's documents, tool calls or answer
+ *             held first. It counts only when it is suspect: the turn's
+ *             own inputs say otherwise (same unit, another number), the
+ *             user's correction names it, or where it came from is already
+ *             wrong (an outdated document, a failed tool call, an answer
+ *             that was itself a symptom);
+ *   document  the symptom turn answers from a document that is outdated
+ *             (an older `updated` date than another document on the same
+ *             topic, or a failing span-level assessment on its retriever)
+ *             and that an earlier turn retrieved first;
+ *   structure a history drop (integrity.*history*) or the context window
+ *             passed (context.window) at or before the turn that went
+ *             wrong, for friction and failing assessments;
+ *   own       a correction's root is the answer it corrects; a repeated
+ *             request follows the failed turn before it.
+ *
+ * A turn whose answer repeats a suspect number from an earlier turn while
+ * its own retrieval says otherwise is a symptom even when no other
+ * analyzer flagged it (so stores without assessments still get the walk).
+ *
+ * Symptoms sharing a root turn are merged into one cause.root finding whose
+ * chain lists the cause first, the turns that carried it on, then the
+ * symptoms. A symptom that is its own cause (an error with nothing carried
+ * in) gives no cause.root: its own finding already says everything. Pure
+ * function of the session and the earlier findings: no clock, no hashing
+ * order, no printing. docs/rules/cause.md has the walk and its limits.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "analyze/analyze_int.h"
+#include "json/json.h"
+#include "util/arena.h"
+
+/* Bounds: a runaway turn must not make the walk quadratic in megabytes. */
+#define TEXT_MAX ((size_t)64 * 1024) /* bytes of one source that are read */
+#define TOKS_MAX 400                 /* tokens kept per source */
+#define WORDS_MAX 1500               /* words per text for phrase overlap */
+#define SHINGLE 6                    /* words in a row shared = "uses the document" */
+#define WHY_MAX 600
+
+static const ms_rule_info cause_rules[] = {
+    {"cause.root", "cause", MS_SEV_ERROR,
+     "the earliest turn whose content (a document, a tool call, an answer) or whose history "
+     "break is carried into later symptoms"},
+};
+
+/* ---- tokens ------------------------------------------------------------- */
+
+enum tkind { TK_QTY, TK_NUM, TK_ID, TK_DATE, TK_URI, TK_QUOTE, TK_NAME };
+
+struct tok {
+    const char *norm; /* lower case, NUL-terminated: "30 day", "a-1041" */
+    size_t norm_len;
+    enum tkind kind;
+    size_t unit;      /* TK_QTY: offset of the unit in norm */
+    size_t off, len;  /* the raw bytes in the source text */
+};
+
+struct toks {
+    struct tok *v;
+    size_t n, cap;
+};
+
+static bool toks_push(struct msx_arena *a, struct toks *ts, const struct tok *t)
+{
+    if (ts->n >= TOKS_MAX)
+        return true;
+    for (size_t i = 0; i < ts->n; i++)
+        if (ts->v[i].kind == t->kind && ts->v[i].norm_len == t->norm_len &&
+            memcmp(ts->v[i].norm, t->norm, t->norm_len) == 0)
+            return true; /* first occurrence kept */
+    if (ts->n == ts->cap) {
+        size_t cap = ts->cap ? ts->cap * 2 : 16;
+        struct tok *v = msx_arena_alloc(a, cap * sizeof *v);
+        if (!v)
+            return false;
+        if (ts->n)
+            memcpy(v, ts->v, ts->n * sizeof *v);
+        ts->v = v;
+        ts->cap = cap;
+    }
+    ts->v[ts->n++] = *t;
+    return true;
+}
+
+static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static bool is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static bool is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+static bool is_alpha(unsigned char c) { return is_upper(c) || is_lower(c); }
+static bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
+static bool is_wordc(unsigned char c) { return is_alnum(c) || c >= 0x80; }
+static char lower(char c) { return is_upper((unsigned char)c) ? (char)(c - 'A' + 'a') : c; }
+
+static const char *const stop_words[] = {
+    "a", "about", "after", "again", "all", "also", "an", "and", "any", "are", "as", "at",
+    "be", "before", "but", "by", "can", "could", "did", "do", "does", "each", "for", "from",
+    "had", "has", "have", "he", "her", "here", "his", "how", "i", "if", "in", "into", "is",
+    "it", "its", "just", "may", "me", "might", "more", "most", "must", "my", "no", "not",
+    "now", "of", "off", "on", "only", "or", "our", "out", "over", "per", "please", "she",
+    "should", "since", "so", "some", "such", "than", "thanks", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "to", "too", "under", "until", "up",
+    "very", "via", "was", "we", "were", "what", "when", "where", "which", "who", "why",
+    "will", "with", "within", "would", "yes", "you", "your",
+};
+
+static bool is_stop(const char *w, size_t n)
+{
+    char buf[16];
+    if (n >= sizeof buf)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = lower(w[i]);
+    buf[n] = '\0';
+    size_t lo = 0, hi = sizeof stop_words / sizeof stop_words[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int r = strcmp(buf, stop_words[mid]);
+        if (r == 0)
+            return true;
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}
+
+/* A lower-case copy of p[0..n) with a NUL. */
+static char *lower_dup(struct msx_arena *a, const char *p, size_t n)
+{
+    char *s = msx_arena_alloc(a, n + 1);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        s[i] = lower(p[i]);
+    s[n] = '\0';
+    return s;
+}
+
+/* "<num> <unit>" with the unit lower case and its plural s dropped. */
+static bool push_qty(struct msx_arena *a, struct toks *ts, const char *num, size_t nn,
+                     const char *unit, size_t un, size_t off, size_t len)
+{
+    if (un > 3 && lower(unit[un - 1]) == 's' && lower(unit[un - 2]) != 's')
+        un--;
+    char *s = msx_arena_alloc(a, nn + un + 2);
+    if (!s)
+        return false;
+    memcpy(s, num, nn);
+    s[nn] = ' ';
+    for (size_t i = 0; i < un; i++)
+        s[nn + 1 + i] = lower(unit[i]);
+    s[nn + 1 + un] = '\0';
+    struct tok t = {s, nn + 1 + un, TK_QTY, nn + 1, off, len};
+    return toks_push(a, ts, &t);
+}
+
+static bool push_plain(struct msx_arena *a, struct toks *ts, enum tkind kind, const char *p,
+                       size_t n, size_t off, size_t len)
+{
+    char *s = lower_dup(a, p, n);
+    if (!s)
+        return false;
+    struct tok t = {s, n, kind, 0, off, len};
+    return toks_push(a, ts, &t);
+}
+
+/* Is the word at i the first of a sentence (so its capital says nothing)? */
+static bool sentence_start(const char *p, size_t i)
+{
+    while (i > 0) {
+        unsigned char c = (unsigned char)p[i - 1];
+        if (c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '(')
+            i--;
+        else
+            return c == '.' || c == '!' || c == '?' || c == ':' || c == '\n' || c == '\r' ||
+                   c == '-' || c == '*';
+    }
+    return true;
+}
+
+static bool is_date(const char *w, size_t n)
+{
+    return n >= 10 && is_digit((unsigned char)w[0]) && is_digit((unsigned char)w[1]) &&
+           is_digit((unsigned char)w[2]) && is_digit((unsigned char)w[3]) && w[4] == '-' &&
+           is_digit((unsigned char)w[5]) && is_digit((unsigned char)w[6]) && w[7] == '-' &&
+           is_digit((unsigned char)w[8]) && is_digit((unsigned char)w[9]);
+}
+
+/* The word starting at i: letters, digits and inner - / . _ : ' joiners. */
+static size_t word_end(const char *p, size_t n, size_t i)
+{
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (is_wordc(c)) {
+            i++;
+            continue;
+        }
+        if ((c == '-' || c == '/' || c == '.' || c == '_' || c == ':' || c == '\'') &&
+            i + 1 < n && is_alnum((unsigned char)p[i + 1])) {
+            i++;
+            continue;
+        }
+        break;
+    }
+    return i;
+}
+
+static bool classify_word(struct msx_arena *a, struct toks *ts, const char *p, size_t n,
+                          size_t i, size_t e)
+{
+    const char *w = p + i;
+    size_t wn = e - i;
+    size_t digits = 0, letters = 0;
+    for (size_t k = 0; k < wn; k++) {
+        if (is_digit((unsigned char)w[k]))
+            digits++;
+        else if (is_alpha((unsigned char)w[k]))
+            letters++;
+    }
+    if (digits == 0) {
+        /* a capitalised name, not at a sentence start: "Quay Lane" */
+        if (wn < 3 || !is_upper((unsigned char)w[0]) || !is_lower((unsigned char)w[1]) ||
+            sentence_start(p, i) || is_stop(w, wn))
+            return true;
+        size_t end = e;
+        while (end + 1 < n && p[end] == ' ' && is_upper((unsigned char)p[end + 1])) {
+            size_t e2 = word_end(p, n, end + 1);
+            if (e2 - (end + 1) < 2 || !is_lower((unsigned char)p[end + 2]))
+                break;
+            end = e2;
+        }
+        return push_plain(a, ts, TK_NAME, w, end - i, i, end - i);
+    }
+    if (is_date(w, wn))
+        return push_plain(a, ts, TK_DATE, w, 10, i, wn);
+    /* 30-day, 2-year */
+    size_t k = 0;
+    while (k < wn && is_digit((unsigned char)w[k]))
+        k++;
+    if (k > 0 && k + 2 < wn && w[k] == '-' && letters == wn - k - 1)
+        return push_qty(a, ts, w, k, w + k + 1, wn - k - 1, i, wn);
+    /* 30, 3-5, 1,000, 4.5 */
+    bool numeric = true;
+    for (k = 0; k < wn; k++)
+        if (!is_digit((unsigned char)w[k]) && w[k] != '-' && w[k] != '.' && w[k] != ',')
+            numeric = false;
+    if (numeric) {
+        /* its unit: the next word ("30 days", "5 business days") or % */
+        size_t j = e;
+        if (j < n && p[j] == '%')
+            return push_qty(a, ts, w, wn, "%", 1, i, wn + 1);
+        if (j < n && p[j] == ' ')
+            j++;
+        size_t ue = j;
+        while (ue < n && is_alpha((unsigned char)p[ue]))
+            ue++;
+        if (ue - j >= 2 && (ue >= n || !is_digit((unsigned char)p[ue])) && !is_stop(p + j, ue - j))
+            return push_qty(a, ts, w, wn, p + j, ue - j, i, ue - i);
+        if (digits >= 2)
+            return push_plain(a, ts, TK_NUM, w, wn, i, wn);
+        return true;
+    }
+    /* ordinals (25th) and ids (A-1041, 1Z1077X, kb-101) */
+    if (wn >= 3)
+        return push_plain(a, ts, TK_ID, w, wn, i, wn);
+    return true;
+}
+
+/* Distinctive tokens of a text: numbers with units, ids, dates, URIs,
+ * quoted phrases, capitalised names. */
+static bool tokenize(struct msx_arena *a, ms_str text, struct toks *ts)
+{
+    const char *p = text.ptr;
+    size_t n = text.len < TEXT_MAX ? text.len : TEXT_MAX;
+    size_t i = 0;
+    while (p && i < n) {
+        unsigned char c = (unsigned char)p[i];
+        /* URI: scheme:// up to a space or a quote */
+        if (is_alpha(c) && (i == 0 || !is_wordc((unsigned char)p[i - 1]))) {
+            size_t k = i;
+            while (k < n && (is_alnum((unsigned char)p[k]) || p[k] == '+' || p[k] == '.' ||
+                             p[k] == '-'))
+                k++;
+            if (k + 2 < n && p[k] == ':' && p[k + 1] == '/' && p[k + 2] == '/') {
+                size_t e = k + 3;
+                while (e < n && !strchr(" \t\r\n\"'()<>[]{},", p[e]))
+                    e++;
+                while (e > k + 3 && strchr(".:;", p[e - 1]))
+                    e--;
+                if (!push_plain(a, ts, TK_URI, p + i, e - i, i, e - i))
+                    return false;
+                i = e;
+                continue;
+            }
+        }
+        /* a quoted phrase of a few words: "within 30 days" */
+        if (c == '"') {
+            size_t k = i + 1, spaces = 0;
+            while (k < n && k - i <= 81 && p[k] != '"' && p[k] != '\n') {
+                spaces += p[k] == ' ';
+                k++;
+            }
+            if (k < n && p[k] == '"' && k - i - 1 >= 5 && k - i - 1 <= 80 && spaces > 0 &&
+                !push_plain(a, ts, TK_QUOTE, p + i + 1, k - i - 1, i + 1, k - i - 1))
+                return false;
+            i++;
+            continue;
+        }
+        if (c == '$' && i + 1 < n && is_digit((unsigned char)p[i + 1])) {
+            size_t e = i + 1;
+            while (e < n && (is_digit((unsigned char)p[e]) ||
+                             ((p[e] == '.' || p[e] == ',') && e + 1 < n &&
+                              is_digit((unsigned char)p[e + 1]))))
+                e++;
+            if (!push_qty(a, ts, p + i + 1, e - i - 1, "$", 1, i, e - i))
+                return false;
+            i = e;
+            continue;
+        }
+        if (!is_wordc(c)) {
+            i++;
+            continue;
+        }
+        size_t e = word_end(p, n, i);
+        if (!classify_word(a, ts, p, n, i, e))
+            return false;
+        i = e;
+    }
+    return true;
+}
+
+static bool tok_eq(const struct tok *x, const struct tok *y)
+{
+    return x->kind == y->kind && x->norm_len == y->norm_len &&
+           memcmp(x->norm, y->norm, x->norm_len) == 0;
+}
+
+/* Do x and y state the same kind of fact with different values: "30 day"
+ * and "14 day", A-1041 and A-1042, two dates? */
+static bool tok_conflicts(const struct tok *x, const struct tok *y, bool qty_only)
+{
+    if (x->kind != y->kind || tok_eq(x, y))
+        return false;
+    if (x->kind == TK_QTY)
+        return strcmp(x->norm + x->unit, y->norm + y->unit) == 0;
+    if (qty_only)
+        return false;
+    if (x->kind == TK_DATE)
+        return true;
+    if (x->kind == TK_ID && x->norm_len == y->norm_len) {
+        for (size_t i = 0; i < x->norm_len; i++) {
+            unsigned char a = (unsigned char)x->norm[i], b = (unsigned char)y->norm[i];
+            if (is_digit(a) != is_digit(b) || (!is_digit(a) && a != b))
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* ---- sources: what each turn said, read, called and answered ----------- */
+
+enum skind {
+    S_ANSWER,      /* output[idx] */
+    S_DOC,         /* docs[idx] */
+    S_TOOL_ARGS,   /* tools[idx].arguments */
+    S_TOOL_RESULT, /* tools[idx].result */
+    S_TOOL_ERROR,  /* tools[idx].error */
+    S_USER,        /* input[idx], the turn's own user message */
+    S_SYSTEM,      /* input[idx] */
+    S_INPUT_TOOL,  /* input[idx], a tool message of this turn */
+    S_HISTORY,     /* input[idx], repeated from earlier turns */
+};
+
+struct src {
+    enum skind kind;
+    size_t idx;
+    ms_str text;
+    char *low; /* lower-case copy of text (capped) */
+    size_t low_len;
+    struct toks toks;
+};
+
+struct tinfo {
+    const ms_turn *t;
+    struct src *src;
+    size_t n_src;
+    ms_str *updated;      /* per doc: its metadata date, {NULL,0} if none */
+    bool *outdated;       /* per doc */
+    size_t *newer;        /* per doc when outdated: the newer doc's turn*65536+doc, or SIZE_MAX */
+    bool *flagged;        /* per doc: a failing span-level assessment names it */
+    bool symptom_focus;   /* some symptom went wrong here */
+};
+
+static bool add_src(struct msx_arena *a, struct tinfo *ti, size_t *cap, enum skind kind,
+                    size_t idx, ms_str text)
+{
+    if (!text.ptr || text.len == 0)
+        return true;
+    if (ti->n_src == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        struct src *v = msx_arena_alloc(a, nc * sizeof *v);
+        if (!v)
+            return false;
+        if (ti->n_src)
+            memcpy(v, ti->src, ti->n_src * sizeof *v);
+        ti->src = v;
+        *cap = nc;
+    }
+    struct src *s = &ti->src[ti->n_src];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->idx = idx;
+    s->text = text;
+    s->low_len = text.len < TEXT_MAX ? text.len : TEXT_MAX;
+    s->low = lower_dup(a, text.ptr, s->low_len);
+    if (!s->low || !tokenize(a, text, &s->toks))
+        return false;
+    ti->n_src++;
+    return true;
+}
+
+static bool build_sources(struct msx_arena *a, struct tinfo *ti)
+{
+    const ms_turn *t = ti->t;
+    size_t cap = 0;
+    /* the turn's own messages: after the history and after the last
+     * assistant message it carries */
+    size_t own = t->first_new <= t->n_input ? t->first_new : t->n_input;
+    for (size_t i = 0; i < t->n_input; i++)
+        if (t->input[i].role == MS_ROLE_ASSISTANT && i + 1 > own)
+            own = i + 1;
+    for (size_t i = 0; i < t->n_input; i++) {
+        const ms_message *m = &t->input[i];
+        enum skind k;
+        if (m->role == MS_ROLE_SYSTEM)
+            k = S_SYSTEM;
+        else if (i < own)
+            k = S_HISTORY;
+        else if (m->role == MS_ROLE_TOOL)
+            k = S_INPUT_TOOL;
+        else if (m->role == MS_ROLE_USER || m->role == MS_ROLE_OTHER)
+            k = S_USER;
+        else
+            k = S_HISTORY;
+        if (!add_src(a, ti, &cap, k, i, m->text))
+            return false;
+    }
+    for (size_t i = 0; i < t->n_output; i++)
+        if (!add_src(a, ti, &cap, S_ANSWER, i, t->output[i].text))
+            return false;
+    for (size_t i = 0; i < t->n_docs; i++) {
+        const ms_document *d = &t->docs[i];
+        if (!add_src(a, ti, &cap, S_DOC, i, d->text))
+            return false;
+        /* the id and URI are content too: "kb-101 reused" */
+        ms_str label = d->uri.ptr ? d->uri : d->id;
+        if (label.ptr && !add_src(a, ti, &cap, S_DOC, i, label))
+            return false;
+    }
+    for (size_t i = 0; i < t->n_tools; i++) {
+        const ms_tool_call *tc = &t->tools[i];
+        if (!add_src(a, ti, &cap, S_TOOL_ARGS, i, tc->arguments) ||
+            !add_src(a, ti, &cap, S_TOOL_RESULT, i, tc->result) ||
+            !add_src(a, ti, &cap, S_TOOL_ERROR, i, tc->error))
+            return false;
+    }
+    return true;
+}
+
+/* Case-insensitive substring (needle already lower case). */
+static bool low_contains(const char *hay, size_t hn, const char *needle, size_t nn)
+{
+    if (nn == 0 || nn > hn)
+        return false;
+    for (size_t i = 0; i + nn <= hn; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, nn) == 0)
+            return true;
+    return false;
+}
+
+/* The token of s equal to t, or NULL. Quoted phrases match as text. */
+static const struct tok *src_find(const struct src *s, const struct tok *t)
+{
+    for (size_t i = 0; i < s->toks.n; i++)
+        if (tok_eq(&s->toks.v[i], t))
+            return &s->toks.v[i];
+    if (t->kind == TK_QUOTE && low_contains(s->low, s->low_len, t->norm, t->norm_len)) {
+        static const struct tok any = {"", 0, TK_QUOTE, 0, 0, 0};
+        return &any;
+    }
+    return NULL;
+}
+
+static const struct src *tool_args_src(const struct tinfo *ti, size_t tool)
+{
+    for (size_t i = 0; i < ti->n_src; i++)
+        if (ti->src[i].kind == S_TOOL_ARGS && ti->src[i].idx == tool)
+            return &ti->src[i];
+    return NULL;
+}
+
+/* Does the turn's own input hold t (a tool result that only echoes the
+ * call's arguments does not count: the model chose those)? */
+static bool own_has(const struct tinfo *ti, const struct tok *t)
+{
+    for (size_t i = 0; i < ti->n_src; i++) {
+        const struct src *s = &ti->src[i];
+        switch (s->kind) {
+        case S_DOC:
+        case S_USER:
+        case S_SYSTEM:
+        case S_INPUT_TOOL:
+            if (src_find(s, t))
+                return true;
+            break;
+        case S_TOOL_RESULT:
+        case S_TOOL_ERROR:
+            if (src_find(s, t)) {
+                const struct src *args = tool_args_src(ti, s->idx);
+                if (!args || !src_find(args, t))
+                    return true;
+            }
+            break;
+        default: break;
+        }
+    }
+    return false;
+}
+
+/* What the system produced at a turn, in the order a cause is named:
+ * documents, tool output, tool errors, tool arguments, the answer. */
+static const enum skind sys_order[] = {S_DOC, S_TOOL_RESULT, S_TOOL_ERROR, S_TOOL_ARGS, S_ANSWER};
+
+static const struct src *sys_find(const struct tinfo *ti, const struct tok *t,
+                                  const struct tok **at)
+{
+    for (size_t o = 0; o < sizeof sys_order / sizeof sys_order[0]; o++)
+        for (size_t i = 0; i < ti->n_src; i++) {
+            const struct src *s = &ti->src[i];
+            if (s->kind != sys_order[o])
+                continue;
+            if (s->kind == S_TOOL_RESULT || s->kind == S_TOOL_ERROR) {
+                const struct src *args = tool_args_src(ti, s->idx);
+                if (args && src_find(args, t))
+                    continue; /* an echo: the arguments are the origin */
+            }
+            const struct tok *f = src_find(s, t);
+            if (f) {
+                if (at)
+                    *at = f;
+                return s;
+            }
+        }
+    return NULL;
+}
+
+static const struct src *kind_find(const struct tinfo *ti, enum skind kind, const struct tok *t,
+                                   const struct tok **at)
+{
+    for (size_t i = 0; i < ti->n_src; i++) {
+        const struct src *s = &ti->src[i];
+        const struct tok *f;
+        if (s->kind == kind && (f = src_find(s, t)) != NULL) {
+            if (at)
+                *at = f;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static bool turn_has(const struct tinfo *ti, const struct tok *t)
+{
+    for (size_t i = 0; i < ti->n_src; i++)
+        if (src_find(&ti->src[i], t))
+            return true;
+    return false;
+}
+
+/* ---- documents: dates and outdatedness ---------------------------------- */
+
+static const char *const date_keys[] = {"updated",      "last_updated",  "updated_at",
+                                        "last_modified", "modified",     "lastmod",
+                                        "date",          "effective_date", "published"};
+
+static ms_str meta_date(msx_json meta)
+{
+    for (size_t k = 0; k < sizeof date_keys / sizeof date_keys[0]; k++) {
+        ms_str v = msx_json_str(msx_json_get(meta, date_keys[k]));
+        if (v.ptr && v.len >= 4 && is_digit((unsigned char)v.ptr[0]) &&
+            is_digit((unsigned char)v.ptr[3]))
+            return v;
+    }
+    return (ms_str){NULL, 0};
+}
+
+static const ms_span *span_by_id(const ms_trace *tr, ms_str id, size_t *index)
+{
+    if (!tr || !id.ptr)
+        return NULL;
+    for (size_t i = 0; i < tr->n_spans; i++)
+        if (strlen(tr->spans[i].span_id) == id.len && memcmp(tr->spans[i].span_id, id.ptr, id.len) == 0) {
+            if (index)
+                *index = i;
+            return &tr->spans[i];
+        }
+    return NULL;
+}
+
+/* Reads each document's metadata date from its RETRIEVER span's outputs
+ * (the transcript keeps id, URI and text, not the metadata). */
+static bool read_doc_dates(struct msx_arena *a, msx_json_parser *jp, struct tinfo *ti)
+{
+    const ms_turn *t = ti->t;
+    size_t nd = t->n_docs;
+    ti->updated = msx_arena_calloc(a, nd + 1, sizeof *ti->updated);
+    ti->outdated = msx_arena_calloc(a, nd + 1, sizeof *ti->outdated);
+    ti->flagged = msx_arena_calloc(a, nd + 1, sizeof *ti->flagged);
+    ti->newer = msx_arena_calloc(a, nd + 1, sizeof *ti->newer);
+    if (!ti->updated || !ti->outdated || !ti->flagged || !ti->newer)
+        return false;
+    for (size_t i = 0; i < nd; i++)
+        ti->newer[i] = SIZE_MAX;
+    for (size_t i = 0; i < nd; i++) {
+        if (ti->updated[i].ptr)
+            continue;
+        const ms_span *sp = span_by_id(t->trace, t->docs[i].span_id, NULL);
+        const ms_attr *at = sp ? ms_span_attr(sp, "mlflow.spanOutputs") : NULL;
+        if (!at)
+            continue;
+        char *txt = NULL;
+        size_t len = 0;
+        bool is_json = false;
+        ms_code rc = ms_attr_decode(at, &txt, &len, &is_json);
+        if (rc == MS_E_NOMEM)
+            return false;
+        if (rc != MS_OK || !is_json) {
+            free(txt);
+            continue;
+        }
+        msx_json root;
+        if (msx_json_parse(jp, txt, len, false, &root, NULL) == MS_OK) {
+            msx_json arr = root;
+            if (msx_json_type(arr) == MSX_JSON_OBJECT) /* {"documents": [...]} */
+                arr = msx_json_get(root, "documents");
+            /* every doc of this span, by rank */
+            for (size_t j = i; j < nd; j++) {
+                const ms_document *d = &t->docs[j];
+                if (d->span_id.len != t->docs[i].span_id.len ||
+                    memcmp(d->span_id.ptr, t->docs[i].span_id.ptr, d->span_id.len) != 0 ||
+                    d->rank < 1)
+                    continue;
+                msx_json el = msx_json_at(arr, (size_t)(d->rank - 1));
+                ms_str v = meta_date(msx_json_get(el, "metadata"));
+                if (!v.ptr)
+                    v = meta_date(el);
+                if (v.ptr) {
+                    char *cp = msx_arena_strndup(a, v.ptr, v.len);
+                    if (!cp) {
+                        free(txt);
+                        return false;
+                    }
+                    ti->updated[j] = (ms_str){cp, v.len};
+                }
+            }
+        }
+        free(txt);
+    }
+    return true;
+}
+
+/* "kb://policies/refunds-2024.md" -> "refunds": the last path segment
+ * without extension, dates, versions and separators at its ends. */
+static size_t doc_stem(const ms_document *d, char *out, size_t cap)
+{
+    ms_str s = d->uri.ptr ? d->uri : d->id;
+    if (!s.ptr)
+        return 0;
+    size_t b = s.len;
+    while (b > 0 && s.ptr[b - 1] != '/')
+        b--;
+    size_t e = s.len;
+    for (size_t i = s.len; i > b; i--)
+        if (s.ptr[i - 1] == '.') {
+            e = i - 1;
+            break;
+        }
+    while (e > b && (is_digit((unsigned char)s.ptr[e - 1]) || s.ptr[e - 1] == '-' ||
+                     s.ptr[e - 1] == '_' || s.ptr[e - 1] == 'v'))
+        e--;
+    size_t n = 0;
+    for (size_t i = b; i < e && n + 1 < cap; i++)
+        out[n++] = lower(s.ptr[i]);
+    out[n] = '\0';
+    return n;
+}
+
+static bool same_doc(const ms_document *x, const ms_document *y)
+{
+    if (x->id.ptr && y->id.ptr)
+        return x->id.len == y->id.len && memcmp(x->id.ptr, y->id.ptr, x->id.len) == 0;
+    if (x->uri.ptr && y->uri.ptr)
+        return x->uri.len == y->uri.len && memcmp(x->uri.ptr, y->uri.ptr, x->uri.len) == 0;
+    return false;
+}
+
+static int str_cmp(ms_str x, ms_str y)
+{
+    size_t n = x.len < y.len ? x.len : y.len;
+    int r = memcmp(x.ptr, y.ptr, n);
+    return r ? r : (x.len < y.len ? -1 : x.len > y.len);
+}
+
+/* A document is outdated when another one on the same topic (same stem)
+ * carries a later date; the newer one in the same retrieval is preferred
+ * as the reference ("ranked above"), else the first in the session. */
+static void mark_outdated(struct tinfo *ti, size_t n)
+{
+    char s1[128], s2[128];
+    for (size_t j = 0; j < n; j++)
+        for (size_t d = 0; d < ti[j].t->n_docs; d++) {
+            const ms_document *x = &ti[j].t->docs[d];
+            if (!ti[j].updated[d].ptr || doc_stem(x, s1, sizeof s1) == 0)
+                continue;
+            size_t best = SIZE_MAX;
+            for (size_t m = 0; m < n && best == SIZE_MAX; m++) {
+                size_t mm = m == 0 ? j : (m <= j ? m - 1 : m); /* own turn first */
+                for (size_t e = 0; e < ti[mm].t->n_docs; e++) {
+                    const ms_document *y = &ti[mm].t->docs[e];
+                    if (same_doc(x, y) || !ti[mm].updated[e].ptr)
+                        continue;
+                    if (doc_stem(y, s2, sizeof s2) == 0 || strcmp(s1, s2) != 0)
+                        continue;
+                    if (str_cmp(ti[mm].updated[e], ti[j].updated[d]) > 0) {
+                        best = mm * 65536 + e;
+                        break;
+                    }
+                }
+            }
+            if (best != SIZE_MAX) {
+                ti[j].outdated[d] = true;
+                ti[j].newer[d] = best;
+            }
+        }
+}
+
+/* ---- symptoms ------------------------------------------------------------ */
+
+enum scls {
+    C_ERROR,
+    C_ASSESS,
+    C_CORRECTION,
+    C_REPEAT,   /* friction that follows an earlier turn: repeat, human, abandon */
+    C_REFUSAL,  /* friction in the answer itself */
+    C_INTEGRITY,
+    C_STRUCT,   /* a history break or the context window: later turns inherit it */
+    C_IMPLICIT, /* found here: the answer contradicts its own retrieval */
+};
+
+enum how { H_NONE, H_CONTENT, H_DOC, H_STRUCT, H_OWN };
+
+struct sym {
+    const char *rule;
+    int64_t turn; /* from 1 */
+    ms_str span_id, path, excerpt, message;
+    enum scls cls;
+    int64_t focus;
+    /* the resolution */
+    enum how how;
+    int64_t root;
+    const struct tok *tok;      /* content: the carried token, at the focus */
+    const struct src *at_focus; /* where the focus turn says it */
+    const struct src *origin;   /* where the root turn said it first */
+    const struct tok *origin_tok;
+    const struct src *contra;   /* an own input that says otherwise */
+    const struct tok *contra_tok;
+    bool named;                 /* the correction names the token */
+    size_t doc;                 /* H_DOC: the document at the root turn */
+    size_t sym_struct;          /* H_STRUCT: the structural symptom */
+    bool keep;
+};
+
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool classify(const char *rule, enum scls *cls)
+{
+    if (has_prefix(rule, "error.")) {
+        *cls = C_ERROR;
+        return true;
+    }
+    if (strcmp(rule, "assessment.failing") == 0) {
+        *cls = C_ASSESS;
+        return true;
+    }
+    if (strcmp(rule, "friction.correction") == 0) {
+        *cls = C_CORRECTION;
+        return true;
+    }
+    if (strcmp(rule, "friction.refusal") == 0) {
+        *cls = C_REFUSAL;
+        return true;
+    }
+    if (has_prefix(rule, "friction.")) {
+        *cls = C_REPEAT;
+        return true;
+    }
+    if (strcmp(rule, "context.window") == 0) {
+        *cls = C_STRUCT;
+        return true;
+    }
+    if (has_prefix(rule, "integrity.")) {
+        *cls = (strstr(rule, "history") || strstr(rule, "drop") || strstr(rule, "trunc"))
+                   ? C_STRUCT
+                   : C_INTEGRITY;
+        return true;
+    }
+    return false;
+}
+
+struct walk {
+    struct msi_ctx *c;
+    struct msx_arena *a;
+    const ms_session *s;
+    struct tinfo *ti;
+    size_t n; /* turns */
+    struct sym *sy;
+    size_t n_sy, cap_sy;
+};
+
+static bool push_sym(struct walk *w, const struct sym *s)
+{
+    if (w->n_sy == w->cap_sy) {
+        size_t cap = w->cap_sy ? w->cap_sy * 2 : 16;
+        struct sym *v = msx_arena_alloc(w->a, cap * sizeof *v);
+        if (!v)
+            return false;
+        if (w->n_sy)
+            memcpy(v, w->sy, w->n_sy * sizeof *v);
+        w->sy = v;
+        w->cap_sy = cap;
+    }
+    w->sy[w->n_sy++] = *s;
+    return true;
+}
+
+/* Does t appear in every turn (the user's recurring words, a greeting)? */
+static bool common_tok(const struct walk *w, const struct tok *t)
+{
+    if (w->n < 3)
+        return false;
+    for (size_t j = 0; j < w->n; j++)
+        if (!turn_has(&w->ti[j], t))
+            return false;
+    return true;
+}
+
+/* An own input of the turn that states the same kind of fact otherwise. */
+static const struct src *find_contra(const struct tinfo *ti, const struct tok *t, bool qty_only,
+                                     bool retrieval_only, const struct tok **ct)
+{
+    for (size_t i = 0; i < ti->n_src; i++) {
+        const struct src *s = &ti->src[i];
+        bool ok = s->kind == S_DOC || s->kind == S_TOOL_RESULT || s->kind == S_INPUT_TOOL ||
+                  (!retrieval_only && (s->kind == S_USER || s->kind == S_SYSTEM));
+        if (!ok)
+            continue;
+        for (size_t k = 0; k < s->toks.n; k++)
+            if (tok_conflicts(t, &s->toks.v[k], qty_only)) {
+                *ct = &s->toks.v[k];
+                return s;
+            }
+    }
+    return NULL;
+}
+
+static bool origin_suspect(const struct walk *w, int64_t j, const struct src *o)
+{
+    const struct tinfo *ti = &w->ti[j - 1];
+    if (o->kind == S_DOC && (ti->outdated[o->idx] || ti->flagged[o->idx]))
+        return true;
+    if ((o->kind == S_TOOL_ARGS || o->kind == S_TOOL_ERROR) && ti->t->tools[o->idx].failed)
+        return true;
+    return ti->symptom_focus;
+}
+
+/* The user's message at turn k. */
+static bool user_says(const struct tinfo *ti, const struct tok *t)
+{
+    return kind_find(ti, S_USER, t, NULL) != NULL;
+}
+
+/* Content walk: the earliest earlier turn that holds a suspect token of
+ * the focus turn's answer or tool arguments. */
+static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
+{
+    const struct tinfo *fi = &w->ti[s->focus - 1];
+    const struct tinfo *ki = &w->ti[s->turn - 1];
+    int64_t best_j = 0;
+    int best_q = 0;
+    for (size_t i = 0; i < fi->n_src; i++) {
+        const struct src *src = &fi->src[i];
+        if (src->kind != S_ANSWER && src->kind != S_TOOL_ARGS)
+            continue;
+        for (size_t k = 0; k < src->toks.n; k++) {
+            const struct tok *t = &src->toks.v[k];
+            if (qty_only && t->kind != TK_QTY)
+                continue;
+            if (t->kind == TK_QUOTE && src->kind == S_TOOL_ARGS)
+                continue;
+            if (own_has(fi, t) || common_tok(w, t))
+                continue;
+            int64_t j = 0;
+            const struct src *o = NULL;
+            const struct tok *ot = NULL;
+            for (int64_t m = 1; m < s->focus; m++) {
+                o = sys_find(&w->ti[m - 1], t, &ot);
+                if (o) {
+                    j = m;
+                    break;
+                }
+            }
+            if (!j)
+                continue;
+            const struct tok *ct = NULL;
+            const struct src *cs = find_contra(fi, t, qty_only || s->cls == C_IMPLICIT,
+                                               s->cls == C_IMPLICIT, &ct);
+            bool named = s->cls == C_CORRECTION && s->turn != s->focus && user_says(ki, t);
+            bool anom = !qty_only && origin_suspect(w, j, o);
+            int q = cs ? 3 : named ? 2 : anom ? 1 : 0;
+            if (!q)
+                continue;
+            if (best_j == 0 || j < best_j || (j == best_j && q > best_q)) {
+                best_j = j;
+                best_q = q;
+                s->tok = t;
+                s->at_focus = src;
+                s->origin = o;
+                s->origin_tok = ot;
+                s->contra = cs;
+                s->contra_tok = ct;
+                s->named = named;
+            }
+        }
+    }
+    if (!best_j)
+        return false;
+    s->how = H_CONTENT;
+    s->root = best_j;
+    return true;
+}
+
+/* Lower-case words of a text, for phrase overlap. */
+struct words {
+    const char *p[WORDS_MAX];
+    size_t n[WORDS_MAX];
+    size_t count;
+};
+
+static void split_words(const char *low, size_t len, struct words *wd)
+{
+    wd->count = 0;
+    size_t i = 0;
+    while (i < len && wd->count < WORDS_MAX) {
+        while (i < len && !is_wordc((unsigned char)low[i]))
+            i++;
+        size_t b = i;
+        while (i < len && is_wordc((unsigned char)low[i]))
+            i++;
+        if (i > b) {
+            wd->p[wd->count] = low + b;
+            wd->n[wd->count] = i - b;
+            wd->count++;
+        }
+    }
+}
+
+static bool words_eq(const struct words *x, size_t i, const struct words *y, size_t j)
+{
+    for (size_t k = 0; k < SHINGLE; k++)
+        if (x->n[i + k] != y->n[j + k] || memcmp(x->p[i + k], y->p[j + k], x->n[i + k]) != 0)
+            return false;
+    return true;
+}
+
+/* Does the answer take SHINGLE words in a row from the document? */
+static bool answer_uses(struct walk *w, const struct src *ans, const struct src *doc)
+{
+    struct words *x = msx_arena_alloc(w->a, sizeof *x);
+    struct words *y = msx_arena_alloc(w->a, sizeof *y);
+    if (!x || !y)
+        return false;
+    split_words(ans->low, ans->low_len, x);
+    split_words(doc->low, doc->low_len, y);
+    for (size_t i = 0; i + SHINGLE <= x->count; i++)
+        for (size_t j = 0; j + SHINGLE <= y->count; j++)
+            if (words_eq(x, i, y, j))
+                return true;
+    return false;
+}
+
+/* Document walk: the focus turn answers from an outdated document; its
+ * root is the first turn that retrieved that document. */
+static bool walk_document(struct walk *w, struct sym *s)
+{
+    const struct tinfo *fi = &w->ti[s->focus - 1];
+    for (size_t i = 0; i < fi->n_src; i++) {
+        const struct src *d = &fi->src[i];
+        if (d->kind != S_DOC || !(fi->outdated[d->idx] || fi->flagged[d->idx]))
+            continue;
+        if (d->text.ptr != fi->t->docs[d->idx].text.ptr)
+            continue; /* the label source; the text one decides */
+        bool used = false;
+        for (size_t k = 0; k < fi->n_src && !used; k++)
+            if (fi->src[k].kind == S_ANSWER)
+                used = answer_uses(w, &fi->src[k], d);
+        if (!used)
+            continue;
+        const ms_document *doc = &fi->t->docs[d->idx];
+        for (int64_t j = 1; j <= s->focus; j++) {
+            const struct tinfo *tj = &w->ti[j - 1];
+            for (size_t e = 0; e < tj->t->n_docs; e++)
+                if (same_doc(doc, &tj->t->docs[e])) {
+                    s->how = H_DOC;
+                    s->root = j;
+                    s->doc = e;
+                    return true;
+                }
+        }
+    }
+    return false;
+}
+
+/* The structural symptom (history break, context window) in force at
+ * turn f: the latest at or before f, back to the start of its run. */
+static bool walk_structure(struct walk *w, struct sym *s, size_t self)
+{
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < w->n_sy; i++) {
+        const struct sym *x = &w->sy[i];
+        if (x->cls != C_STRUCT || x->turn > s->focus)
+            continue;
+        if (best == SIZE_MAX || x->turn > w->sy[best].turn)
+            best = i;
+    }
+    if (best == SIZE_MAX)
+        return false;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t i = 0; i < w->n_sy; i++) {
+            const struct sym *x = &w->sy[i];
+            if (x->cls == C_STRUCT && strcmp(x->rule, w->sy[best].rule) == 0 &&
+                x->turn == w->sy[best].turn - 1) {
+                best = i;
+                moved = true;
+            }
+        }
+    }
+    if (best == self && s->cls != C_STRUCT)
+        return false;
+    s->how = H_STRUCT;
+    s->root = w->sy[best].turn;
+    s->sym_struct = best;
+    return true;
+}
+
+static bool focus_has_symptom(const struct walk *w, int64_t f, size_t self)
+{
+    for (size_t i = 0; i < w->n_sy; i++)
+        if (i != self && w->sy[i].turn == f && w->sy[i].cls != C_IMPLICIT)
+            return true;
+    return false;
+}
+
+static void resolve(struct walk *w, size_t i)
+{
+    struct sym *s = &w->sy[i];
+    s->how = H_NONE;
+    s->root = s->focus;
+    if (s->cls == C_STRUCT) {
+        walk_structure(w, s, i);
+        return;
+    }
+    if (s->cls != C_REPEAT && walk_content(w, s, s->cls == C_IMPLICIT))
+        return;
+    if (s->cls == C_IMPLICIT)
+        return;
+    if ((s->cls == C_ASSESS || s->cls == C_CORRECTION || s->cls == C_ERROR ||
+         s->cls == C_REFUSAL) &&
+        walk_document(w, s))
+        return;
+    if ((s->cls == C_ASSESS || s->cls == C_CORRECTION || s->cls == C_REPEAT ||
+         s->cls == C_REFUSAL) &&
+        walk_structure(w, s, i))
+        return;
+    /* its own cause: a correction blames the answer it corrects, a
+     * repeated request the failed turn before it */
+    if (s->cls == C_CORRECTION || s->focus == s->turn ||
+        (s->cls == C_REPEAT && focus_has_symptom(w, s->focus, i)))
+        s->how = H_OWN;
+}
+
+/* Implicit symptoms: an answer that repeats a number with a unit from an
+ * earlier turn while its own retrieval or tool output says otherwise. */
+static bool find_implicit(struct walk *w)
+{
+    size_t n0 = w->n_sy;
+    for (size_t k = 1; k <= w->n; k++) {
+        bool flagged = false;
+        for (size_t i = 0; i < n0; i++)
+            if (w->sy[i].turn == (int64_t)k && w->sy[i].cls != C_STRUCT)
+                flagged = true;
+        if (flagged)
+            continue; /* the analyzers' symptom carries the walk */
+        struct sym s;
+        memset(&s, 0, sizeof s);
+        s.rule = "cause.root";
+        s.turn = s.focus = (int64_t)k;
+        s.cls = C_IMPLICIT;
+        if (walk_content(w, &s, true) && s.contra) {
+            s.message = msi_s("the answer contradicts the turn's own retrieval");
+            if (!push_sym(w, &s))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* ---- evidence text ------------------------------------------------------- */
+
+static const ms_turn *turn_at(const struct walk *w, int64_t k)
+{
+    return w->ti[k - 1].t;
+}
+
+/* JSON path of a source inside its turn's trace. */
+static ms_str src_path(struct walk *w, int64_t k, const struct src *s, ms_str *span)
+{
+    const ms_turn *t = turn_at(w, k);
+    char buf[160];
+    size_t si = 0;
+    *span = (ms_str){NULL, 0};
+    buf[0] = '\0';
+    switch (s->kind) {
+    case S_DOC: {
+        const ms_document *d = &t->docs[s->idx];
+        if (span_by_id(t->trace, d->span_id, &si)) {
+            *span = d->span_id;
+            snprintf(buf, sizeof buf, "spans[%zu].attributes.\"mlflow.spanOutputs\"[%lld]", si,
+                     (long long)(d->rank > 0 ? d->rank - 1 : 0));
+        }
+        break;
+    }
+    case S_TOOL_ARGS:
+    case S_TOOL_RESULT:
+    case S_TOOL_ERROR: {
+        const ms_tool_call *tc = &t->tools[s->idx];
+        const ms_span *sp = span_by_id(t->trace, tc->span_id, &si);
+        if (sp) {
+            *span = tc->span_id;
+            if (s->kind == S_TOOL_ERROR) {
+                size_t e = 0;
+                while (e < sp->n_events && !(sp->events[e].name.len == 9 &&
+                                             memcmp(sp->events[e].name.ptr, "exception", 9) == 0))
+                    e++;
+                if (e < sp->n_events)
+                    snprintf(buf, sizeof buf, "spans[%zu].events[%zu]", si, e);
+                else
+                    snprintf(buf, sizeof buf, "spans[%zu].status", si);
+            } else {
+                snprintf(buf, sizeof buf, "spans[%zu].attributes.\"mlflow.span%s\"", si,
+                         s->kind == S_TOOL_ARGS ? "Inputs" : "Outputs");
+            }
+        }
+        break;
+    }
+    default: {
+        bool out = s->kind == S_ANSWER;
+        if (t->io_source == MS_IO_PREVIEW || !span_by_id(t->trace, t->io_span_id, &si))
+            snprintf(buf, sizeof buf, "info.%s_preview", out ? "response" : "request");
+        else {
+            *span = t->io_span_id;
+            snprintf(buf, sizeof buf, "spans[%zu].attributes.\"mlflow.span%s\"", si,
+                     out ? "Outputs" : "Inputs");
+        }
+        break;
+    }
+    }
+    if (!buf[0])
+        return (ms_str){NULL, 0};
+    char *p = msx_arena_strndup(w->a, buf, strlen(buf));
+    return p ? (ms_str){p, strlen(p)} : (ms_str){NULL, 0};
+}
+
+/* Up to ~60 bytes either side of the token, cut on word boundaries. */
+static ms_str snippet(const struct src *s, const struct tok *t)
+{
+    const char *p = s->text.ptr;
+    size_t n = s->low_len;
+    size_t off = 0, len = 0;
+    if (t && t->len && t->off + t->len <= n) {
+        off = t->off;
+        len = t->len;
+    } else if (t && t->kind == TK_QUOTE) {
+        for (size_t i = 0; i + t->norm_len <= n; i++)
+            if (memcmp(s->low + i, t->norm, t->norm_len) == 0) {
+                off = i;
+                len = t->norm_len;
+                break;
+            }
+    }
+    size_t b = off > 60 ? off - 60 : 0;
+    size_t e = off + len + 60 < n ? off + len + 60 : n;
+    if (b > 0) {
+        while (b < off && p[b] != ' ')
+            b++;
+        if (b < off)
+            b++;
+    }
+    if (e < n) {
+        while (e > off + len && p[e] != ' ')
+            e--;
+    }
+    while (b < e && ((unsigned char)p[b] & 0xC0) == 0x80)
+        b++;
+    while (e > b && e < n && ((unsigned char)p[e] & 0xC0) == 0x80)
+        e--;
+    return (ms_str){p + b, e - b};
+}
+
+/* The raw text of a token in its source, quoted for a sentence. */
+static void tok_text(const struct src *s, const struct tok *t, char *buf, size_t cap)
+{
+    if (s && t && t->len && t->off + t->len <= s->text.len)
+        snprintf(buf, cap, "%.*s", (int)(t->len > 80 ? 80 : t->len), s->text.ptr + t->off);
+    else if (t)
+        snprintf(buf, cap, "%.*s", (int)(t->norm_len > 80 ? 80 : t->norm_len), t->norm);
+    else
+        snprintf(buf, cap, "?");
+}
+
+static void doc_label(const struct tinfo *ti, size_t d, char *buf, size_t cap)
+{
+    const ms_document *doc = &ti->t->docs[d];
+    ms_str name = doc->uri.ptr ? doc->uri : doc->id;
+    int n = snprintf(buf, cap, "%.*s", (int)(name.len > 120 ? 120 : name.len),
+                     name.ptr ? name.ptr : "a document");
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    char extra[96] = "";
+    size_t x = 0;
+    if (doc->uri.ptr && doc->id.ptr)
+        x += (size_t)snprintf(extra + x, sizeof extra - x, "%.*s, ",
+                              (int)(doc->id.len > 40 ? 40 : doc->id.len), doc->id.ptr);
+    if (x < sizeof extra)
+        x += (size_t)snprintf(extra + x, sizeof extra - x, "rank %lld", (long long)doc->rank);
+    if (ti->updated[d].ptr && x < sizeof extra)
+        snprintf(extra + x, sizeof extra - x, ", updated %.*s",
+                 (int)(ti->updated[d].len > 25 ? 25 : ti->updated[d].len), ti->updated[d].ptr);
+    snprintf(buf + n, cap - (size_t)n, " (%s)", extra);
+}
+
+/* "retrieved X (kb-101, rank 1, updated 2024-03-01); outdated: Y
+ * (updated 2025-11-01) is newer and ranked below it" */
+static void doc_why(const struct walk *w, int64_t j, size_t d, char *buf, size_t cap)
+{
+    const struct tinfo *ti = &w->ti[j - 1];
+    char lab[256];
+    doc_label(ti, d, lab, sizeof lab);
+    int n = snprintf(buf, cap, "retrieved %s", lab);
+    if (n < 0 || (size_t)n >= cap)
+        return;
+    if (ti->outdated[d] && ti->newer[d] != SIZE_MAX) {
+        size_t mt = ti->newer[d] / 65536, me = ti->newer[d] % 65536;
+        const struct tinfo *tm = &w->ti[mt];
+        const ms_document *y = &tm->t->docs[me];
+        ms_str yn = y->uri.ptr ? y->uri : y->id;
+        const char *where = (int64_t)mt + 1 == j
+                                ? (y->rank > ti->t->docs[d].rank ? " and ranked below it"
+                                                                 : " in the same retrieval")
+                                : "";
+        char tw[40] = "";
+        if ((int64_t)mt + 1 != j)
+            snprintf(tw, sizeof tw, " (retrieved at turn %zu)", mt + 1);
+        snprintf(buf + n, cap - (size_t)n, "; outdated: %.*s%s is newer (updated %.*s)%s",
+                 (int)(yn.len > 120 ? 120 : yn.len), yn.ptr ? yn.ptr : "?", tw,
+                 (int)(tm->updated[me].len > 25 ? 25 : tm->updated[me].len), tm->updated[me].ptr,
+                 where);
+    } else if (ti->flagged[d]) {
+        snprintf(buf + n, cap - (size_t)n, "; a failing assessment on the retriever names it");
+    }
+}
+
+static void tool_name(const struct walk *w, int64_t j, size_t t, char *buf, size_t cap)
+{
+    ms_str nm = turn_at(w, j)->tools[t].name;
+    snprintf(buf, cap, "%.*s", (int)(nm.len > 60 ? 60 : nm.len), nm.ptr ? nm.ptr : "a tool");
+}
+
+/* Why the origin source holds the token. */
+static void origin_why(const struct walk *w, int64_t j, const struct src *o, const char *tq,
+                       char *buf, size_t cap)
+{
+    char nm[80];
+    switch (o->kind) {
+    case S_DOC: {
+        char d[400];
+        doc_why(w, j, o->idx, d, sizeof d);
+        snprintf(buf, cap, "%s: '%s'", d, tq);
+        break;
+    }
+    case S_TOOL_ARGS:
+        tool_name(w, j, o->idx, nm, sizeof nm);
+        snprintf(buf, cap, "tool %s was called with '%s'%s", nm, tq,
+                 turn_at(w, j)->tools[o->idx].failed ? " and failed" : "");
+        break;
+    case S_TOOL_RESULT:
+        tool_name(w, j, o->idx, nm, sizeof nm);
+        snprintf(buf, cap, "tool %s returned '%s'", nm, tq);
+        break;
+    case S_TOOL_ERROR:
+        tool_name(w, j, o->idx, nm, sizeof nm);
+        snprintf(buf, cap, "tool %s failed: '%s'", nm, tq);
+        break;
+    default: snprintf(buf, cap, "the answer says '%s'", tq); break;
+    }
+}
+
+/* ---- merging and output -------------------------------------------------- */
+
+struct link {
+    int64_t turn;
+    int cls; /* 0 cause, 1 at the cause, 2 carried, 3 the corrected answer, 4 symptom */
+    size_t seq;
+    ms_str span, path, excerpt;
+    char *why;
+};
+
+struct links {
+    struct link *v;
+    size_t n, cap;
+};
+
+static bool link_add(struct walk *w, struct links *ls, int64_t turn, int cls, ms_str span,
+                     ms_str path, ms_str excerpt, const char *why)
+{
+    for (size_t i = 0; i < ls->n; i++)
+        if (ls->v[i].turn == turn && ls->v[i].cls == cls && strcmp(ls->v[i].why, why) == 0)
+            return true;
+    if (ls->n == ls->cap) {
+        size_t cap = ls->cap ? ls->cap * 2 : 16;
+        struct link *v = msx_arena_alloc(w->a, cap * sizeof *v);
+        if (!v)
+            return false;
+        if (ls->n)
+            memcpy(v, ls->v, ls->n * sizeof *v);
+        ls->v = v;
+        ls->cap = cap;
+    }
+    char *wy = msx_arena_strndup(w->a, why, strlen(why));
+    if (!wy)
+        return false;
+    ls->v[ls->n] = (struct link){turn, cls, ls->n, span, path, excerpt, wy};
+    ls->n++;
+    return true;
+}
+
+static int link_cmp(const void *x, const void *y)
+{
+    const struct link *a = x, *b = y;
+    if (a->turn != b->turn)
+        return a->turn < b->turn ? -1 : 1;
+    if (a->cls != b->cls)
+        return a->cls < b->cls ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The links one symptom contributes to its root's chain. */
+static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, char *lead,
+                      size_t lead_cap)
+{
+    char why[WHY_MAX], tq[96], buf[WHY_MAX / 2];
+    ms_str span, path;
+    int64_t r = s->root;
+    if (s->how == H_CONTENT) {
+        tok_text(s->origin, s->origin_tok && s->origin_tok->len ? s->origin_tok : s->tok, tq,
+                 sizeof tq);
+        origin_why(w, r, s->origin, tq, why, sizeof why);
+        path = src_path(w, r, s->origin, &span);
+        if (!link_add(w, ls, r, 0, span, path, snippet(s->origin, s->origin_tok), why))
+            return false;
+        if (!lead[0])
+            snprintf(lead, lead_cap, "%s", why);
+        /* the root turn's answer passing it on */
+        const struct tok *at = NULL;
+        const struct src *ans = kind_find(&w->ti[r - 1], S_ANSWER, s->tok, &at);
+        if (ans && ans != s->origin) {
+            char aq[96];
+            tok_text(ans, at, aq, sizeof aq);
+            snprintf(why, sizeof why, "answer repeats it: '%s'", aq);
+            path = src_path(w, r, ans, &span);
+            if (!link_add(w, ls, r, 1, span, path, snippet(ans, at), why))
+                return false;
+        }
+        /* turns between that carried it on */
+        for (int64_t m = r + 1; m < s->focus; m++) {
+            const struct tok *mt = NULL;
+            const struct src *ms = sys_find(&w->ti[m - 1], s->tok, &mt);
+            if (!ms)
+                continue;
+            char mq[96];
+            tok_text(ms, mt, mq, sizeof mq);
+            if (ms->kind == S_DOC) {
+                char lab[256];
+                doc_label(&w->ti[m - 1], ms->idx, lab, sizeof lab);
+                snprintf(why, sizeof why, "retrieves %s again: '%s'", lab, mq);
+            } else {
+                origin_why(w, m, ms, mq, buf, sizeof buf);
+                snprintf(why, sizeof why, "carries it on: %s", buf);
+            }
+            path = src_path(w, m, ms, &span);
+            if (!link_add(w, ls, m, 2, span, path, snippet(ms, mt), why))
+                return false;
+        }
+        /* the turn that went wrong */
+        char fq[96];
+        tok_text(s->at_focus, s->tok, fq, sizeof fq);
+        int n = snprintf(why, sizeof why, "%s '%s' from turn %lld",
+                         s->at_focus->kind == S_TOOL_ARGS ? "calls a tool with" : "answer repeats",
+                         fq, (long long)r);
+        if (s->contra && n > 0 && (size_t)n < sizeof why) {
+            char cq[96];
+            tok_text(s->contra, s->contra_tok, cq, sizeof cq);
+            const char *what = s->contra->kind == S_DOC           ? "retrieval"
+                               : s->contra->kind == S_TOOL_RESULT ? "tool result"
+                               : s->contra->kind == S_USER        ? "user message"
+                                                                  : "input";
+            n += snprintf(why + n, sizeof why - (size_t)n, " although its own %s says '%s'", what,
+                          cq);
+        }
+        if (s->named && n > 0 && (size_t)n < sizeof why)
+            n += snprintf(why + n, sizeof why - (size_t)n, "; the user's correction names it");
+        bool in_history = false;
+        for (size_t i = 0; i < w->ti[s->focus - 1].n_src; i++)
+            if (w->ti[s->focus - 1].src[i].kind == S_HISTORY &&
+                src_find(&w->ti[s->focus - 1].src[i], s->tok))
+                in_history = true;
+        if (in_history && n > 0 && (size_t)n < sizeof why)
+            snprintf(why + n, sizeof why - (size_t)n, " (carried in the chat history it was sent)");
+        path = src_path(w, s->focus, s->at_focus, &span);
+        if (!link_add(w, ls, s->focus, s->focus == s->turn ? 4 : 3, span, path,
+                      snippet(s->at_focus, s->tok), why))
+            return false;
+    } else if (s->how == H_DOC) {
+        const struct tinfo *tr = &w->ti[r - 1];
+        doc_why(w, r, s->doc, why, sizeof why);
+        const struct src *ds = NULL;
+        for (size_t i = 0; i < tr->n_src && !ds; i++)
+            if (tr->src[i].kind == S_DOC && tr->src[i].idx == s->doc &&
+                tr->src[i].text.ptr == tr->t->docs[s->doc].text.ptr)
+                ds = &tr->src[i];
+        path = ds ? src_path(w, r, ds, &span) : (ms_str){NULL, 0};
+        if (!ds)
+            span = (ms_str){NULL, 0};
+        if (!link_add(w, ls, r, 0, span, path, ds ? snippet(ds, NULL) : (ms_str){NULL, 0}, why))
+            return false;
+        if (!lead[0])
+            snprintf(lead, lead_cap, "%s", why);
+        const ms_document *doc = &tr->t->docs[s->doc];
+        for (int64_t m = r + 1; m <= s->focus; m++) {
+            const struct tinfo *tm = &w->ti[m - 1];
+            for (size_t e = 0; e < tm->t->n_docs; e++)
+                if (same_doc(doc, &tm->t->docs[e])) {
+                    char lab[256];
+                    doc_label(tm, e, lab, sizeof lab);
+                    snprintf(why, sizeof why, "%s %s again%s",
+                             m == s->focus ? "answers from" : "retrieves", lab,
+                             m == s->focus ? "" : "");
+                    const struct src *es = NULL;
+                    for (size_t i = 0; i < tm->n_src && !es; i++)
+                        if (tm->src[i].kind == S_DOC && tm->src[i].idx == e)
+                            es = &tm->src[i];
+                    path = es ? src_path(w, m, es, &span) : (ms_str){NULL, 0};
+                    if (!es)
+                        span = (ms_str){NULL, 0};
+                    if (!link_add(w, ls, m, m == s->focus ? 3 : 2, span, path,
+                                  es ? snippet(es, NULL) : (ms_str){NULL, 0}, why))
+                        return false;
+                    break;
+                }
+        }
+    } else if (s->how == H_STRUCT) {
+        const struct sym *x = &w->sy[s->sym_struct];
+        snprintf(why, sizeof why, "%s: %.*s", x->rule, (int)(x->message.len > 400 ? 400 : x->message.len),
+                 x->message.ptr ? x->message.ptr : "");
+        if (!link_add(w, ls, x->turn, 0, x->span_id, x->path, x->excerpt, why))
+            return false;
+        if (!lead[0])
+            snprintf(lead, lead_cap, "%s", why);
+    } else if (s->how == H_OWN && s->focus != s->turn) {
+        /* the answer the user corrected, and the tools it called */
+        const struct tinfo *tf = &w->ti[s->focus - 1];
+        for (size_t i = 0; i < tf->n_src; i++) {
+            const struct src *x = &tf->src[i];
+            if (x->kind != S_TOOL_ARGS && x->kind != S_ANSWER)
+                continue;
+            if (x->kind == S_TOOL_ARGS) {
+                char nm[80];
+                tool_name(w, s->focus, x->idx, nm, sizeof nm);
+                snprintf(why, sizeof why, "tool %s was called with %.*s", nm,
+                         (int)(x->text.len > 160 ? 160 : x->text.len), x->text.ptr);
+            } else {
+                snprintf(why, sizeof why, "the answer that turn %lld %s",
+                         (long long)s->turn,
+                         s->cls == C_CORRECTION ? "corrects" : "follows");
+            }
+            path = src_path(w, s->focus, x, &span);
+            if (!link_add(w, ls, s->focus, 0, span, path, snippet(x, NULL), why))
+                return false;
+            if (!lead[0])
+                snprintf(lead, lead_cap, "%s", why);
+        }
+    }
+    /* the symptom itself */
+    if (s->cls == C_IMPLICIT)
+        return true; /* its evidence is the focus link above */
+    snprintf(why, sizeof why, "%s: %.*s", s->rule, (int)(s->message.len > 400 ? 400 : s->message.len),
+             s->message.ptr ? s->message.ptr : "");
+    if (s->how == H_STRUCT && s->sym_struct < w->n_sy && &w->sy[s->sym_struct] == s)
+        return true; /* the structural root itself: linked above */
+    return link_add(w, ls, s->turn, s->turn == r ? 1 : 4, s->span_id, s->path, s->excerpt, why);
+}
+
+static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
+{
+    struct links ls = {NULL, 0, 0};
+    char lead[WHY_MAX] = "";
+    int64_t last = r;
+    for (size_t i = 0; i < nm; i++) {
+        const struct sym *s = &w->sy[members[i]];
+        if (!sym_links(w, s, &ls, lead, sizeof lead))
+            return false;
+        if (s->turn > last)
+            last = s->turn;
+    }
+    if (ls.n == 0 || last <= r)
+        return true;
+    qsort(ls.v, ls.n, sizeof *ls.v, link_cmp);
+
+    /* the message: which symptoms at which turns */
+    char turns[200] = "", rules[200] = "";
+    size_t tn = 0, rn = 0;
+    int64_t prev = -1;
+    for (size_t i = 0; i < ls.n; i++) {
+        if (ls.v[i].cls != 4 || ls.v[i].turn == prev)
+            continue;
+        prev = ls.v[i].turn;
+        if (tn < sizeof turns)
+            tn += (size_t)snprintf(turns + tn, sizeof turns - tn, "%s%lld", tn ? ", " : "",
+                                   (long long)ls.v[i].turn);
+    }
+    for (size_t i = 0; i < nm; i++) {
+        const struct sym *s = &w->sy[members[i]];
+        if (s->turn <= r || s->cls == C_STRUCT)
+            continue;
+        const char *rule = s->cls == C_IMPLICIT ? "contradicted answer" : s->rule;
+        bool seen = false;
+        for (size_t k = 0; k < i; k++) {
+            const struct sym *o = &w->sy[members[k]];
+            const char *orule = o->cls == C_IMPLICIT ? "contradicted answer" : o->rule;
+            if (o->turn > r && o->cls != C_STRUCT && strcmp(orule, rule) == 0)
+                seen = true;
+        }
+        if (!seen && rn < sizeof rules)
+            rn += (size_t)snprintf(rules + rn, sizeof rules - rn, "%s%s", rn ? ", " : "", rule);
+    }
+    if (!turns[0]) { /* symptoms only as corrected answers */
+        for (size_t i = 0; i < ls.n; i++)
+            if (ls.v[i].turn > r && tn < sizeof turns) {
+                tn += (size_t)snprintf(turns + tn, sizeof turns - tn, "%s%lld", tn ? ", " : "",
+                                       (long long)ls.v[i].turn);
+                break;
+            }
+    }
+    const struct link *cause = &ls.v[0];
+    const ms_turn *rt = turn_at(w, r);
+    ms_finding *f = msi_finding_add(w->c, "cause.root", MS_SEV_ERROR, rt, cause->span,
+                                    cause->path, cause->excerpt,
+                                    "turn %lld is the root cause of %s at turn%s %s: %s",
+                                    (long long)r, rules[0] ? rules : "later symptoms",
+                                    strchr(turns, ',') ? "s" : "", turns, lead);
+    if (!f)
+        return false;
+    for (size_t i = 0; i < ls.n; i++) {
+        const struct link *l = &ls.v[i];
+        if (!msi_finding_link(w->c, f, turn_at(w, l->turn), l->span, l->path, l->excerpt,
+                              l->why))
+            return false;
+    }
+    return true;
+}
+
+/* Marks the documents a failing span-level assessment names (or the top
+ * one when it names none). */
+static void mark_flagged(struct walk *w)
+{
+    for (size_t i = 0; i < w->n_sy; i++) {
+        const struct sym *s = &w->sy[i];
+        if (s->cls != C_ASSESS || !s->span_id.ptr)
+            continue;
+        struct tinfo *ti = &w->ti[s->turn - 1];
+        bool named = false;
+        size_t top = SIZE_MAX;
+        for (size_t d = 0; d < ti->t->n_docs; d++) {
+            const ms_document *doc = &ti->t->docs[d];
+            if (doc->span_id.len != s->span_id.len ||
+                memcmp(doc->span_id.ptr, s->span_id.ptr, s->span_id.len) != 0)
+                continue;
+            if (doc->rank == 1)
+                top = d;
+            ms_str nm = doc->uri.ptr ? doc->uri : doc->id;
+            bool in_msg = false;
+            for (size_t k = 0; nm.ptr && s->message.ptr && k + nm.len <= s->message.len; k++)
+                if (memcmp(s->message.ptr + k, nm.ptr, nm.len) == 0) {
+                    /* a longer name that merely starts with this one does not count */
+                    size_t after = k + nm.len;
+                    if (after < s->message.len && (is_alnum((unsigned char)s->message.ptr[after]) ||
+                                                   s->message.ptr[after] == '-'))
+                        continue;
+                    in_msg = true;
+                    break;
+                }
+            if (in_msg) {
+                ti->flagged[d] = true;
+                named = true;
+                break;
+            }
+        }
+        if (!named && top != SIZE_MAX)
+            ti->flagged[top] = true;
+    }
+}
 
 static ms_code run_cause(struct msi_ctx *c)
 {
-    (void)c;
-    return MS_OK;
+    if (!msi_rule_selected(c->o, "cause.root") || !c->s || c->s->n_turns == 0)
+        return MS_OK;
+    struct walk w;
+    memset(&w, 0, sizeof w);
+    w.c = c;
+    w.a = c->tmp;
+    w.s = c->s;
+    w.n = c->s->n_turns;
+    w.ti = msx_arena_calloc(w.a, w.n, sizeof *w.ti);
+    msx_json_parser *jp = msx_json_parser_new();
+    if (!w.ti || !jp) {
+        msx_json_parser_free(jp);
+        return MS_E_NOMEM;
+    }
+    ms_code rc = MS_E_NOMEM;
+    for (size_t k = 0; k < w.n; k++) {
+        w.ti[k].t = &c->s->turns[k];
+        if (!build_sources(w.a, &w.ti[k]) || !read_doc_dates(w.a, jp, &w.ti[k]))
+            goto done;
+    }
+    mark_outdated(w.ti, w.n);
+
+    /* the symptoms the other analyzers found (read before adding any) */
+    size_t nf = msi_findings_count(c->out);
+    for (size_t i = 0; i < nf; i++) {
+        const ms_finding *f = msi_findings_at(c->out, i);
+        struct sym s;
+        memset(&s, 0, sizeof s);
+        if (!f || !f->rule || f->turn < 1 || f->turn > (int64_t)w.n || !classify(f->rule, &s.cls))
+            continue;
+        s.rule = f->rule;
+        s.turn = f->turn;
+        s.span_id = f->span_id;
+        s.path = f->path;
+        s.excerpt = f->excerpt;
+        s.message = f->message;
+        bool follows = s.cls == C_CORRECTION || s.cls == C_REPEAT;
+        s.focus = follows && s.turn > 1 ? s.turn - 1 : s.turn;
+        if (follows && s.turn == 1)
+            continue; /* nothing before it to follow */
+        if (!push_sym(&w, &s))
+            goto done;
+    }
+    mark_flagged(&w);
+    for (size_t i = 0; i < w.n_sy; i++)
+        w.ti[w.sy[i].focus - 1].symptom_focus = true;
+    if (!find_implicit(&w))
+        goto done;
+    for (size_t i = 0; i < w.n_sy; i++)
+        resolve(&w, i);
+
+    /* merge by root turn, in turn order */
+    size_t *members = msx_arena_alloc(w.a, (w.n_sy + 1) * sizeof *members);
+    if (!members)
+        goto done;
+    for (int64_t r = 1; r <= (int64_t)w.n; r++) {
+        size_t nm = 0;
+        bool later = false;
+        for (size_t i = 0; i < w.n_sy; i++) {
+            const struct sym *s = &w.sy[i];
+            if (s->how == H_NONE || s->root != r)
+                continue;
+            members[nm++] = i;
+            if (s->turn > r)
+                later = true;
+        }
+        if (nm && later && !emit_group(&w, r, members, nm))
+            goto done;
+    }
+    rc = MS_OK;
+done:
+    msx_json_parser_free(jp);
+    return rc;
 }
 
-const struct msi_analyzer msi_analyzer_cause = {"cause", NULL, 0, run_cause};
+const struct msi_analyzer msi_analyzer_cause = {"cause", cause_rules,
+                                                sizeof cause_rules / sizeof cause_rules[0],
+                                                run_cause};
