@@ -292,56 +292,55 @@ void msi_findings_filter(ms_findings *f, const struct ms_analyze_options *o)
 
 /* ---- JSON form ---------------------------------------------------------- */
 
-static void jw_str_or_null(struct msx_jw *w, const char *key, ms_str s)
+/* Compact JSON by hand: the writer's separators are Python's (", "). */
+static void j_str(struct msx_buf *b, const char *key, ms_str s, bool comma)
 {
-    msx_jw_keyz(w, key);
-    if (s.ptr)
-        msx_jw_str(w, s.ptr, s.len);
+    msx_buf_addf(b, "%s\"%s\":", comma ? "," : "", key);
+    if (!s.ptr) {
+        msx_buf_adds(b, "null");
+        return;
+    }
+    msx_buf_addc(b, '"');
+    msx_json_escape(b, s.ptr, s.len, false);
+    msx_buf_addc(b, '"');
+}
+
+static void j_turn(struct msx_buf *b, int64_t turn, bool comma)
+{
+    msx_buf_addf(b, "%s\"turn\":", comma ? "," : "");
+    if (turn > 0)
+        msx_buf_addf(b, "%lld", (long long)turn);
     else
-        msx_jw_null(w);
+        msx_buf_adds(b, "null");
 }
 
 ms_code ms_finding_to_json(const ms_finding *f, char **out, size_t *len)
 {
     struct msx_buf b;
     msx_buf_init(&b, MSX_CAP_OUTPUT);
-    struct msx_jw w;
-    msx_jw_init(&w, &b, 0);
-    msx_jw_obj_begin(&w);
-    msx_jw_keyz(&w, "rule");
-    msx_jw_strz(&w, f->rule);
-    msx_jw_keyz(&w, "severity");
-    msx_jw_strz(&w, ms_severity_name(f->severity));
-    jw_str_or_null(&w, "session_id", f->session_id);
-    msx_jw_keyz(&w, "turn");
-    if (f->turn > 0)
-        msx_jw_int(&w, f->turn);
-    else
-        msx_jw_null(&w);
-    jw_str_or_null(&w, "trace_id", f->trace_id);
-    jw_str_or_null(&w, "span_id", f->span_id);
-    jw_str_or_null(&w, "path", f->path);
-    jw_str_or_null(&w, "message", f->message);
-    jw_str_or_null(&w, "excerpt", f->excerpt);
-    msx_jw_keyz(&w, "chain");
-    msx_jw_arr_begin(&w);
+    msx_buf_addc(&b, '{');
+    j_str(&b, "rule", msi_s(f->rule), false);
+    j_str(&b, "severity", msi_s(ms_severity_name(f->severity)), true);
+    j_str(&b, "session_id", f->session_id, true);
+    j_turn(&b, f->turn, true);
+    j_str(&b, "trace_id", f->trace_id, true);
+    j_str(&b, "span_id", f->span_id, true);
+    j_str(&b, "path", f->path, true);
+    j_str(&b, "message", f->message, true);
+    j_str(&b, "excerpt", f->excerpt, true);
+    msx_buf_adds(&b, ",\"chain\":[");
     for (size_t i = 0; i < f->n_chain; i++) {
         const ms_link *l = &f->chain[i];
-        msx_jw_obj_begin(&w);
-        msx_jw_keyz(&w, "turn");
-        if (l->turn > 0)
-            msx_jw_int(&w, l->turn);
-        else
-            msx_jw_null(&w);
-        jw_str_or_null(&w, "trace_id", l->trace_id);
-        jw_str_or_null(&w, "span_id", l->span_id);
-        jw_str_or_null(&w, "path", l->path);
-        jw_str_or_null(&w, "excerpt", l->excerpt);
-        jw_str_or_null(&w, "why", l->why);
-        msx_jw_obj_end(&w);
+        msx_buf_adds(&b, i ? ",{" : "{");
+        j_turn(&b, l->turn, false);
+        j_str(&b, "trace_id", l->trace_id, true);
+        j_str(&b, "span_id", l->span_id, true);
+        j_str(&b, "path", l->path, true);
+        j_str(&b, "excerpt", l->excerpt, true);
+        j_str(&b, "why", l->why, true);
+        msx_buf_addc(&b, '}');
     }
-    msx_jw_arr_end(&w);
-    msx_jw_obj_end(&w);
+    msx_buf_adds(&b, "]}");
     ms_code rc = msx_buf_status(&b);
     if (rc == MS_OK) {
         size_t n = 0;

@@ -478,6 +478,34 @@ static size_t overlap_pct(const struct words *a, const struct words *b)
     return a->n + b->n ? 200 * common / (a->n + b->n) : 0;
 }
 
+static bool contains_ci(ms_str hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n && i + n <= hay.len; i++) {
+        size_t k = 0;
+        while (k < n) {
+            char ch = hay.ptr[i + k];
+            if (ch >= 'A' && ch <= 'Z')
+                ch = (char)(ch - 'A' + 'a');
+            if (ch != needle[k])
+                break;
+            k++;
+        }
+        if (k == n)
+            return true;
+    }
+    return false;
+}
+
+/* Does the answer ask the user for something (not the closing "anything
+ * else?")? */
+static bool asks_user(ms_str ans)
+{
+    if (!memchr(ans.ptr ? ans.ptr : "", '?', ans.len))
+        return false;
+    return !contains_ci(ans, "anything else");
+}
+
 static ms_code answer_loops(struct msi_ctx *c)
 {
     const ms_session *s = c->s;
@@ -506,9 +534,19 @@ static ms_code answer_loops(struct msi_ctx *c)
             last++;
         const ms_turn *tu = &s->turns[t];
         ms_str ans = answer_of(tu);
+        /* Canned answers to questions on one topic repeat legitimately;
+         * a loop is three in a row, or the assistant asking the user the
+         * same question again after the user answered it. */
+        bool asks = asks_user(ans);
+        if (last - t + 2 < LOOP_MIN && !asks) {
+            t = last;
+            continue;
+        }
         if (!msi_finding_add(c, "loop.answer", MS_SEV_WARN, tu, tu->io_span_id, (ms_str){NULL, 0},
                              ans,
-                             "the assistant repeated itself: turns %lld-%lld answer nearly the same (%zu%% of words shared)",
+                             last - t + 2 >= LOOP_MIN
+                                 ? "the assistant repeated itself: turns %lld-%lld answer nearly the same (%zu%% of words shared)"
+                                 : "the assistant asked the same again: turns %lld-%lld answer nearly the same (%zu%% of words shared)",
                              (long long)s->turns[t - 1].index, (long long)s->turns[last].index, pct))
             return MS_E_NOMEM;
         t = last;
