@@ -299,6 +299,25 @@ static const char *quote(struct msx_arena *a, ms_str s, size_t max)
     return q;
 }
 
+/* Where to start quoting two texts that differ: the start of the word
+ * DIFF_CONTEXT bytes before their first difference (0 if that is near the
+ * start). */
+#define DIFF_CONTEXT 20
+static size_t diff_from(ms_str a, ms_str b)
+{
+    size_t p = 0;
+    while (p < a.len && p < b.len && a.ptr[p] == b.ptr[p])
+        p++;
+    if (p <= DIFF_CONTEXT)
+        return 0;
+    size_t st = p - DIFF_CONTEXT;
+    while (st < p && !is_space(a.ptr[st]))
+        st++;
+    while (st < p && is_space(a.ptr[st]))
+        st++;
+    return st;
+}
+
 /* "1-4", "2, 4", "1-3, 5" from ascending turn numbers. */
 static void ranges(char *buf, size_t cap, const int64_t *t, size_t n)
 {
@@ -556,16 +575,23 @@ static ms_code check_turn(struct state *st, size_t k)
         if (in_history(&t->input[i]) && st->carry[t->input[i].role])
             h[nh++] = &t->input[i];
 
-    /* exact, then copies of matched ones, then altered ones */
+    /* exact, then copies of matched ones, then altered ones. The exact
+     * search goes on from the last match, then wraps: answers repeat word
+     * for word ("Your order A-1077 is in transit"), and each copy belongs
+     * to the turn in order. */
+    size_t next = 0;
     for (size_t i = 0; i < nh; i++)
-        for (size_t e = 0; e < ne; e++)
+        for (size_t j = 0; j < ne; j++) {
+            size_t e = (next + j) % ne;
             if (!used[e] && st->said[e].role == h[i]->role &&
                 same_text(h[i]->text, h[i]->truncated, st->said[e].text, st->said[e].trunc)) {
                 used[e] = true;
                 hm[i] = e;
                 kind[i] = M_EXACT;
+                next = e + 1;
                 break;
             }
+        }
     for (size_t i = 0; i < nh; i++) {
         if (kind[i] != M_NONE)
             continue;
@@ -630,7 +656,9 @@ static ms_code check_turn(struct state *st, size_t k)
     if (n_new > 0) {
         ranges(tb, sizeof tb, turns, nt);
         const struct said *x = &st->said[first_new];
-        bool window = n_kept >= WINDOW_MIN && last_new < min_kept;
+        /* a sliding window loses the oldest messages, a few at a time,
+         * and keeps at least as many as it just lost */
+        bool window = n_kept >= WINDOW_MIN && n_kept >= n_new && last_new < min_kept;
         if (window && !st->window_reported) {
             st->window_reported = true;
             rc = add(st, "integrity.history_dropped", MS_SEV_WARN, t, x->text,
@@ -667,10 +695,17 @@ static ms_code check_turn(struct state *st, size_t k)
         char more[48] = "";
         if (n_alt > 1)
             snprintf(more, sizeof more, " (and %zu more)", n_alt - 1);
+        ms_str got = h[first_alt]->text, was = x->text;
+        size_t from = diff_from(got, was);
+        got.ptr += from;
+        got.len -= from;
+        was.ptr += from;
+        was.len -= from;
+        const char *dots = from ? "..." : "";
         rc = add(st, "integrity.history_changed", MS_SEV_ERROR, t, h[first_alt]->text,
-                 "turn %zu sent the %s of turn %zu altered%s: \"%s\" instead of \"%s\"", k + 1,
-                 role_name(x->role), x->turn + 1, more,
-                 quote(a, h[first_alt]->text, QUOTE_MAX), quote(a, x->text, QUOTE_MAX));
+                 "turn %zu sent the %s of turn %zu altered%s: \"%s%s\" instead of \"%s%s\"",
+                 k + 1, role_name(x->role), x->turn + 1, more, dots, quote(a, got, QUOTE_MAX),
+                 dots, quote(a, was, QUOTE_MAX));
         if (rc != MS_OK)
             return rc;
     }

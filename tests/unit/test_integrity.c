@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests for src/analyze/integrity.c on synthetic sessions built from
+ * the public structs: chat apps that send the whole history with every
+ * turn (the shape of sess-history-drop and sess-context-overflow in
+ * tests/fixtures/sqlite/manifest.json), then one fault at a time - planted
+ * fault b (turn 5 sends [system, user] after four turns of history), an
+ * altered, a reordered, a duplicated and a foreign message, a changed
+ * system prompt, a sliding window - and the clean cases that must stay
+ * silent (agents without history, failed turns, previews, dated prompts).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "analyze/analyze_int.h"
+#include "testutil.h"
+
+#define MAXT 48
+#define MAXM 100
+
+struct fx {
+    ms_session s;
+    ms_turn turns[MAXT];
+    ms_trace traces[MAXT];
+    ms_message in[MAXT][MAXM];
+    ms_message out[MAXT];
+    char ids[MAXT][24];
+};
+
+static ms_str S(const char *p)
+{
+    return msi_s(p);
+}
+
+static ms_message M(ms_role r, const char *text)
+{
+    return (ms_message){r, S(text), {NULL, 0}, false};
+}
+
+/* sess-history-drop, as the users and the assistant said it */
+static const char *const drop_user[] = {
+    "Hello, I have a question about my order A-1077.",
+    "When will it arrive?",
+    "Can I still change the delivery address?",
+    "OK. What is the tracking number?",
+    "And if it arrives damaged, can I get it replaced?",
+    "I told you already, it's the espresso machine order.",
+    "A-1077.",
+    "Thanks.",
+};
+static const char *const drop_reply[] = {
+    "Your order A-1077 (espresso machine) is currently in transit. It is going to 7 Quay Lane, "
+    "Bristol.",
+    "Your order A-1077 (espresso machine) is currently in transit. It is going to 7 Quay Lane, "
+    "Bristol.",
+    "Order A-1077 is already in transit, so the address can no longer be changed. Please contact "
+    "the carrier instead.",
+    "The tracking number for order A-1077 is 1Z1077X.",
+    "Could you tell me your order number? It looks like A-1234.",
+    "Could you tell me your order number? It looks like A-1234.",
+    "Your order A-1077 (espresso machine) is currently in transit. It is going to 7 Quay Lane, "
+    "Bristol.",
+    "You're welcome! Is there anything else I can help you with?",
+};
+#define SYS "You are the Acme support assistant. Be brief."
+
+/* A chat session of n turns; turn k's input is [system, the history of
+ * turns from..k-1, user k] where from = hist_from[k] (0: all). */
+static struct fx *fx_chat(const char *const *user, const char *const *reply, size_t n,
+                          const size_t *hist_from)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->s.session_id = S("s");
+    f->s.turns = f->turns;
+    f->s.n_turns = n;
+    for (size_t k = 0; k < n; k++) {
+        ms_turn *t = &f->turns[k];
+        snprintf(f->ids[k], sizeof f->ids[k], "tr-%zu", k + 1);
+        f->traces[k].info.trace_id = S(f->ids[k]);
+        f->traces[k].info.state = MS_STATE_OK;
+        t->index = (int64_t)k + 1;
+        t->trace = &f->traces[k];
+        t->io_source = MS_IO_SPAN;
+        t->input = f->in[k];
+        size_t m = 0;
+        f->in[k][m++] = M(MS_ROLE_SYSTEM, SYS);
+        for (size_t j = hist_from ? hist_from[k] : 0; j < k; j++) {
+            f->in[k][m++] = M(MS_ROLE_USER, user[j]);
+            if (reply[j])
+                f->in[k][m++] = M(MS_ROLE_ASSISTANT, reply[j]);
+        }
+        f->in[k][m++] = M(MS_ROLE_USER, user[k]);
+        t->n_input = m;
+        t->first_new = m - 1;
+        t->carries_history = m > 2;
+        if (reply[k]) {
+            f->out[k] = M(MS_ROLE_ASSISTANT, reply[k]);
+            t->output = &f->out[k];
+            t->n_output = 1;
+        }
+    }
+    return f;
+}
+
+/* Replaces turn k's (from 1) input: "s:text", "u:text", "a:text", "t:text". */
+static void fx_input(struct fx *f, size_t turn, const char *const *msgs, size_t n)
+{
+    ms_turn *t = &f->turns[turn - 1];
+    for (size_t i = 0; i < n; i++) {
+        ms_role r = msgs[i][0] == 's'   ? MS_ROLE_SYSTEM
+                    : msgs[i][0] == 'u' ? MS_ROLE_USER
+                    : msgs[i][0] == 'a' ? MS_ROLE_ASSISTANT
+                                        : MS_ROLE_TOOL;
+        f->in[turn - 1][i] = M(r, msgs[i] + 2);
+    }
+    t->n_input = n;
+}
+
+static ms_findings *run(const struct fx *f)
+{
+    struct ms_analyze_options o;
+    ms_analyze_options_init(&o);
+    const char *rules[] = {"integrity"};
+    o.rules = rules;
+    o.n_rules = 1;
+    ms_findings *out = NULL;
+    struct ms_error err;
+    assert_int_equal(ms_analyze_session(&f->s, &o, &out, &err), MS_OK);
+    return out;
+}
+
+static const char *summary(const ms_findings *fs)
+{
+    static char buf[4096];
+    size_t m = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ms_findings_count(fs); i++) {
+        const ms_finding *x = ms_findings_at(fs, i);
+        m += (size_t)snprintf(buf + m, sizeof buf - m, "%s%s@%lld:%s", m ? " " : "", x->rule,
+                              (long long)x->turn, ms_severity_name(x->severity));
+    }
+    return buf;
+}
+
+static void want(const char *what, const struct fx *f, const char *exp, const char *msg)
+{
+    ms_findings *fs = run(f);
+    const char *got = summary(fs);
+    tu_str_eq(what, got, strlen(got), exp);
+    if (msg) {
+        const ms_finding *x = ms_findings_at(fs, 0);
+        tu_str_eq(what, x->message.ptr, x->message.len, msg);
+    }
+    ms_findings_free(fs);
+}
+
+/* ---- fault b and the clean chat ---------------------------------------- */
+
+static void test_history_drop(void **state)
+{
+    (void)state;
+    /* turn 5 restarts the history: [system, user 5]; turns 6-8 build on it */
+    static const size_t from[] = {0, 0, 0, 0, 4, 4, 4, 4};
+    struct fx *f = fx_chat(drop_user, drop_reply, 8, from);
+    want("fault b", f, "integrity.history_dropped@5:error",
+         "turn 5 sent 2 messages; the 8 messages of turns 1-4 are missing; first missing: user "
+         "message of turn 1 \"Hello, I have a question about my order A-1077.\"");
+    ms_findings *fs = run(f);
+    const ms_finding *x = ms_findings_at(fs, 0);
+    tu_str_eq("trace", x->trace_id.ptr, x->trace_id.len, "tr-5");
+    tu_str_eq("excerpt", x->excerpt.ptr, x->excerpt.len,
+              "Hello, I have a question about my order A-1077.");
+    ms_findings_free(fs);
+    free(f);
+
+    /* the same conversation with the whole history every turn: silent */
+    f = fx_chat(drop_user, drop_reply, 8, NULL);
+    want("clean", f, "", NULL);
+    free(f);
+
+    /* one exchange left out in the middle */
+    static const size_t all[] = {0, 0, 0, 0, 0, 0, 0, 0};
+    f = fx_chat(drop_user, drop_reply, 4, all);
+    fx_input(f, 4,
+             (const char *const[]){"s:" SYS, "u:Hello, I have a question about my order A-1077.",
+                                   "a:Your order A-1077 (espresso machine) is currently in "
+                                   "transit. It is going to 7 Quay Lane, Bristol.",
+                                   "u:Can I still change the delivery address?",
+                                   "a:Order A-1077 is already in transit, so the address can no "
+                                   "longer be changed. Please contact the carrier instead.",
+                                   "u:OK. What is the tracking number?"},
+             6);
+    want("middle", f, "integrity.history_dropped@4:error",
+         "turn 4 sent 6 messages; the 2 messages of turn 2 are missing; first missing: user "
+         "message of turn 2 \"When will it arrive?\"");
+    free(f);
+}
+
+/* A history that keeps the last 4 messages: one warning, the first time. */
+static void test_window(void **state)
+{
+    (void)state;
+    static const size_t from[] = {0, 0, 0, 1, 2, 3, 4, 5};
+    struct fx *f = fx_chat(drop_user, drop_reply, 8, from);
+    want("window", f, "integrity.history_dropped@4:warn",
+         "turn 4 sent 6 messages; the oldest 2 (turn 1) are missing while the last 4 are kept (a "
+         "sliding window?); first missing: user message of turn 1 \"Hello, I have a question "
+         "about my order A-1077.\"");
+    free(f);
+}
+
+static void test_changed(void **state)
+{
+    (void)state;
+    struct fx *f = fx_chat(drop_user, drop_reply, 4, NULL);
+    /* turns 3 and 4 carry turn 1's answer with another city: one finding */
+    for (size_t k = 2; k < 4; k++)
+        f->in[k][2] = M(MS_ROLE_ASSISTANT, "Your order A-1077 (espresso machine) is currently in "
+                                           "transit. It is going to 7 Quay Lane, Leeds.");
+    want("changed", f, "integrity.history_changed@3:error",
+         "turn 3 sent the answer of turn 1 altered: \"...to 7 Quay Lane, Leeds.\" instead of "
+         "\"...to 7 Quay Lane, Bristol.\"");
+    free(f);
+}
+
+static void test_reordered_duplicated(void **state)
+{
+    (void)state;
+    struct fx *f = fx_chat(drop_user, drop_reply, 4, NULL);
+    /* turn 4: [sys, u1, a1, a2, u2, u3, a3, u4] */
+    ms_message tmp = f->in[3][3];
+    f->in[3][3] = f->in[3][4];
+    f->in[3][4] = tmp;
+    want("reordered", f, "integrity.history_reordered@4:warn",
+         "turn 4 sent the user message of turn 2 after the answer of turn 2: \"When will it "
+         "arrive?\"");
+    free(f);
+
+    f = fx_chat(drop_user, drop_reply, 4, NULL);
+    fx_input(f, 3,
+             (const char *const[]){"s:" SYS, "u:Hello, I have a question about my order A-1077.",
+                                   "a:The tracking number for order A-1077 is 1Z1077X.",
+                                   "u:Hello, I have a question about my order A-1077.",
+                                   "u:When will it arrive?",
+                                   "u:Can I still change the delivery address?"},
+             6);
+    /* a2 == a1, so the answer kept is turn 1's; turn 1's user message twice */
+    ms_findings *fs = run(f);
+    TU_TRUE("dup", strstr(summary(fs), "integrity.history_duplicated@3:warn") != NULL);
+    ms_findings_free(fs);
+    free(f);
+}
+
+static void test_foreign(void **state)
+{
+    (void)state;
+    struct fx *f = fx_chat(drop_user, drop_reply, 4, NULL);
+    /* turn 3 carries an exchange of another session */
+    fx_input(f, 3,
+             (const char *const[]){"s:" SYS, "u:Hello, I have a question about my order A-1077.",
+                                   "a:Your order A-1077 (espresso machine) is currently in "
+                                   "transit. It is going to 7 Quay Lane, Bristol.",
+                                   "u:Please refund order B-9931 to my card.",
+                                   "a:Order B-9931 has been refunded.", "u:When will it arrive?",
+                                   "a:Your order A-1077 (espresso machine) is currently in "
+                                   "transit. It is going to 7 Quay Lane, Bristol.",
+                                   "u:Can I still change the delivery address?"},
+             8);
+    want("foreign", f, "integrity.foreign_content@3:error",
+         "turn 3's history holds a user message with B-9931, which no earlier turn of the session "
+         "mentions: \"Please refund order B-9931 to my card.\"");
+    free(f);
+
+    /* a summary the app wrote, naming only what the session said: silent */
+    f = fx_chat(drop_user, drop_reply, 4, NULL);
+    fx_input(f, 3,
+             (const char *const[]){"s:" SYS,
+                                   "a:Summary so far: order A-1077 (espresso machine) is on its way.",
+                                   "u:When will it arrive?",
+                                   "a:Your order A-1077 (espresso machine) is currently in "
+                                   "transit. It is going to 7 Quay Lane, Bristol.",
+                                   "u:Can I still change the delivery address?"},
+             5);
+    want("summary", f, "integrity.history_dropped@3:warn", NULL); /* turn 1 summarised */
+    free(f);
+}
+
+static void test_system_prompt(void **state)
+{
+    (void)state;
+    struct fx *f = fx_chat(drop_user, drop_reply, 4, NULL);
+    f->in[2][0] = M(MS_ROLE_SYSTEM, "You are the Acme support assistant. Be rude.");
+    f->in[3][0] = f->in[2][0];
+    want("changed", f, "integrity.system_prompt_changed@3:warn",
+         "turn 3's system prompt differs from turn 2's (45 -> 44 bytes), from byte 39: \"rude.\"");
+    free(f);
+
+    /* only a date differs: the same prompt */
+    f = fx_chat(drop_user, drop_reply, 3, NULL);
+    f->in[0][0] = M(MS_ROLE_SYSTEM, "Today is 2026-01-15 09:00. Be brief.");
+    f->in[1][0] = M(MS_ROLE_SYSTEM, "Today is 2026-01-15  09:59.\nBe brief.");
+    f->in[2][0] = M(MS_ROLE_SYSTEM, "Today is 2026-01-16 10:00. Be brief.");
+    want("dated", f, "", NULL);
+    free(f);
+}
+
+/* ---- must stay silent --------------------------------------------------- */
+
+static void test_silent(void **state)
+{
+    (void)state;
+    /* an agent: every turn sends only its user message */
+    static const size_t own[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    struct fx *f = fx_chat(drop_user, drop_reply, 8, own);
+    want("agent", f, "", NULL);
+    free(f);
+
+    /* a failed turn (no answer) whose user message the app leaves out */
+    static const char *const reply[] = {drop_reply[0], NULL, drop_reply[2], drop_reply[3]};
+    f = fx_chat(drop_user, reply, 4, NULL);
+    f->traces[1].info.state = MS_STATE_ERROR;
+    fx_input(f, 3,
+             (const char *const[]){"s:" SYS, "u:Hello, I have a question about my order A-1077.",
+                                   "a:Your order A-1077 (espresso machine) is currently in "
+                                   "transit. It is going to 7 Quay Lane, Bristol.",
+                                   "u:Can I still change the delivery address?"},
+             4);
+    want("failed turn", f, "", NULL);
+    free(f);
+
+    /* a turn read from previews is not judged */
+    static const size_t from[] = {0, 0, 0, 0, 4, 4, 4, 4};
+    f = fx_chat(drop_user, drop_reply, 8, from);
+    f->turns[4].io_source = MS_IO_PREVIEW;
+    want("preview", f, "integrity.history_dropped@6:error", NULL); /* seen at turn 6 instead */
+    free(f);
+
+    /* truncated history messages match as prefixes; tool messages and
+     * tool-call-only answers are not history */
+    f = fx_chat(drop_user, drop_reply, 3, NULL);
+    f->in[2][2].text.len = 30;
+    f->in[2][2].truncated = true;
+    want("truncated", f, "", NULL);
+    free(f);
+
+    /* empty and odd sessions */
+    f = fx_chat(drop_user, drop_reply, 1, NULL);
+    want("one turn", f, "", NULL);
+    f->s.n_turns = 0;
+    want("none", f, "", NULL);
+    f->s.n_turns = 2;
+    f->turns[1].n_input = 0;
+    f->turns[1].n_output = 0;
+    want("empty turn", f, "", NULL);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_history_drop),  cmocka_unit_test(test_window),
+        cmocka_unit_test(test_changed),       cmocka_unit_test(test_reordered_duplicated),
+        cmocka_unit_test(test_foreign),       cmocka_unit_test(test_system_prompt),
+        cmocka_unit_test(test_silent),
+    };
+    return cmocka_run_group_tests_name("integrity", tests, NULL, NULL);
+}
