@@ -8,6 +8,9 @@
  * once per trace - compiled to SQL where the store allows, in memory
  * otherwise - and folded into ms_session_summary.atoms_any/atoms_all; the
  * whole expression is then evaluated on the summary.
+ *
+ * A comparison with a missing value (no user, no tokens, an absent tag, a
+ * scorer error) is false whatever its operator; `not` negates the result.
  */
 #ifndef MLSESSION_SFILTER_H
 #define MLSESSION_SFILTER_H
@@ -36,7 +39,8 @@ MS_API const char *ms_sfilter_text(const ms_sfilter *f);
 MS_API size_t ms_sfilter_atom_count(const ms_sfilter *f);
 /* Does atom i need the trace's spans? */
 MS_API bool ms_sfilter_atom_needs_spans(const ms_sfilter *f, size_t i);
-/* Does trace t (one turn) satisfy atom i? Spans loaded if needed. */
+/* Does trace t (one turn) satisfy atom i? Spans loaded if needed (a span
+ * predicate on a trace without spans is false). false for i >= count. */
 MS_API bool ms_sfilter_atom_match(const ms_sfilter *f, size_t i, const ms_trace *t);
 /* Does the session match? Uses s->atoms_any / atoms_all for the atoms. */
 MS_API bool ms_sfilter_match(const ms_sfilter *f, const ms_session_summary *s);
