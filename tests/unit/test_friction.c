@@ -468,9 +468,72 @@ static void test_selection(void **state)
     free(f);
 }
 
+/* ---- the SQLite fixture store, through ms_session_load ------------------ */
+
+/* rule@turn:severity of every finding, in the findings' order */
+static const char *fixture_summary(const ms_findings *fs)
+{
+    static char buf[4096];
+    size_t m = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ms_findings_count(fs); i++) {
+        const ms_finding *x = ms_findings_at(fs, i);
+        m += (size_t)snprintf(buf + m, sizeof buf - m, "%s%s@%lld:%s", m ? " " : "", x->rule,
+                              (long long)x->turn, ms_severity_name(x->severity));
+    }
+    return buf;
+}
+
+static void test_fixture_store(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sid;
+        const char *want;
+    } cases[] = {
+    {"sess-history-drop", "friction.repeat@6:warn friction.repeat@7:warn"}, /* fault b */
+    {"sess-corrections", /* fault e */
+     "friction.correction@2:warn friction.abandon@4:warn friction.correction@4:warn "
+     "friction.human@4:warn"},
+    {"sess-rag-outdated", "friction.refusal@2:warn"},
+    {"sess-errors", "friction.repeat@3:warn friction.abandon@5:warn"},
+    {"sess-context-overflow", ""},    {"sess-idle-gap", ""},         {"sess-tool-loop", ""},
+    {"sess-openai", ""},              {"sess-http-wrapper", ""},     {"sess-tag-only", ""},
+    {"sess-crash", ""},               {"conv-7f3c2a9e", ""},         {"sess-happy-rag", ""},
+    {"sess-unicode", ""},             {"3e1f5b7a-9c2d-4e8f-a1b6-7d9c0e2f4a58", ""},
+    {"stg-sess-01", ""},              {"stg-sess-02", ""},           {"stg-sess-03", ""},
+    };
+    const char *db = MS_SOURCE_DIR "/tests/fixtures/sqlite/mlflow.db";
+    if (!tu_file_exists(db))
+        skip();
+    ms_store *st = NULL;
+    struct ms_error err;
+    assert_int_equal(ms_store_open("sqlite:///" MS_SOURCE_DIR "/tests/fixtures/sqlite/mlflow.db",
+                                   &st, &err),
+                     MS_OK);
+    for (size_t i = 0; i < TU_COUNT(cases); i++) {
+        ms_session *s = NULL;
+        if (ms_session_load(st, NULL, 0, cases[i].sid, &s, &err) != MS_OK)
+            fail_msg("%s: %s", cases[i].sid, err.msg);
+        struct ms_analyze_options o;
+        ms_analyze_options_init(&o);
+        const char *rules[] = {"friction"};
+        o.rules = rules;
+        o.n_rules = 1;
+        ms_findings *fs = NULL;
+        assert_int_equal(ms_analyze_session(s, &o, &fs, &err), MS_OK);
+        const char *got = fixture_summary(fs);
+        tu_str_eq(cases[i].sid, got, strlen(got), cases[i].want);
+        ms_findings_free(fs);
+        ms_session_free(s);
+    }
+    ms_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_store),
         cmocka_unit_test(test_fixture_sessions), cmocka_unit_test(test_messages),
         cmocka_unit_test(test_phrases),          cmocka_unit_test(test_edges),
         cmocka_unit_test(test_selection),
