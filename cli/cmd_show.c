@@ -266,6 +266,19 @@ static void failure_text(struct msx_buf *b, const ms_trace *t, bool md)
     }
 }
 
+/* An expectation kept serialized ({"serialization_format": "JSON_FORMAT",
+ * "value": "<json>"}): the JSON text inside, borrowed from p. */
+static ms_str serialized_value(msx_json_parser *p, ms_str ser)
+{
+    msx_json v;
+    if (!p || !ser.ptr || msx_json_parse(p, ser.ptr, ser.len, false, &v, NULL) != MS_OK)
+        return ser;
+    if (msx_json_type(msx_json_get(v, "serialization_format")) != MSX_JSON_STRING)
+        return ser;
+    ms_str inner = msx_json_str(msx_json_get(v, "value"));
+    return inner.ptr ? inner : ser;
+}
+
 static void assessment_line(struct msx_buf *b, const ms_assessment *as, size_t max, bool md)
 {
     enum esc m = md ? ESC_MD : ESC_TERM_LINE;
@@ -283,8 +296,10 @@ static void assessment_line(struct msx_buf *b, const ms_assessment *as, size_t m
         }
     } else {
         msx_buf_adds(b, "=");
-        ms_str v = as->value_json.ptr ? as->value_json : as->serialized_json;
+        msx_json_parser *p = msx_json_parser_new();
+        ms_str v = serialized_value(p, as->value_json.ptr ? as->value_json : as->serialized_json);
         put_text(b, v.ptr ? plain_value(v) : (ms_str){"null", 4}, max, m, NULL);
+        msx_json_parser_free(p);
     }
     msx_buf_adds(b, " (");
     put_text(b, as->source_type.len ? as->source_type : (ms_str){"?", 1}, CUT_LINE, m, NULL);
@@ -528,7 +543,10 @@ static void turn_json(struct msx_jw *w, msx_json_parser *p, const ms_turn *t)
         msx_jw_keyz(w, "kind");
         msx_jw_strz(w, as->is_expectation ? "expectation" : "feedback");
         msx_jw_keyz(w, "value");
-        jw_raw_json(w, p, as->value_json.ptr ? as->value_json : as->serialized_json);
+        msx_json_parser *q = msx_json_parser_new();
+        jw_raw_json(w, p,
+                    serialized_value(q, as->value_json.ptr ? as->value_json : as->serialized_json));
+        msx_json_parser_free(q);
         jw_s(w, "source_type", as->source_type);
         jw_s(w, "source_id", as->source_id);
         jw_s(w, "rationale", as->rationale.len ? as->rationale : (ms_str){NULL, 0});
