@@ -769,13 +769,14 @@ enum scls {
     C_ASSESS,
     C_CORRECTION,
     C_REPEAT,   /* friction that follows an earlier turn: repeat, human, abandon */
-    C_REFUSAL,  /* friction in the answer itself */
+    C_REFUSAL,  /* friction in the answer itself, a looping answer */
     C_INTEGRITY,
     C_STRUCT,   /* a history break or the context window: later turns inherit it */
     C_IMPLICIT, /* found here: the answer contradicts its own retrieval */
 };
 
-enum how { H_NONE, H_CONTENT, H_DOC, H_STRUCT, H_OWN };
+/* How a symptom was traced; also the order a root's evidence is told in. */
+enum how { H_NONE, H_CONTENT, H_DOC, H_STRUCT, H_OWN, H_ADOPT };
 
 struct sym {
     const char *rule;
@@ -817,7 +818,7 @@ static bool classify(const char *rule, enum scls *cls)
         *cls = C_CORRECTION;
         return true;
     }
-    if (strcmp(rule, "friction.refusal") == 0) {
+    if (strcmp(rule, "friction.refusal") == 0 || strcmp(rule, "loop.answer") == 0) {
         *cls = C_REFUSAL;
         return true;
     }
@@ -830,7 +831,10 @@ static bool classify(const char *rule, enum scls *cls)
         return true;
     }
     if (has_prefix(rule, "integrity.")) {
-        *cls = (strstr(rule, "history") || strstr(rule, "drop") || strstr(rule, "trunc"))
+        /* what the model was sent lost or changed earlier turns: every
+         * later turn inherits that; the other breaks stay local */
+        *cls = (strstr(rule, "dropped") || strstr(rule, "changed") || strstr(rule, "trunc")) &&
+                       !strstr(rule, "system_prompt")
                    ? C_STRUCT
                    : C_INTEGRITY;
         return true;
@@ -1092,6 +1096,35 @@ static bool focus_has_symptom(const struct walk *w, int64_t f, size_t self)
     return false;
 }
 
+/* A symptom with no root of its own that shares its turn with a traced
+ * symptom belongs to the same root (the thumbs-down and the correction of
+ * one turn). */
+static void adopt(struct walk *w)
+{
+    for (size_t i = 0; i < w->n_sy; i++) {
+        struct sym *s = &w->sy[i];
+        if (s->cls == C_STRUCT || !(s->how == H_NONE || (s->how == H_OWN && s->root == s->turn)))
+            continue;
+        /* a failure of its own (a rate limit) is not explained by its
+         * neighbours; a degraded answer follows the earlier error */
+        if (s->cls == C_ERROR && strcmp(s->rule, "error.degraded") != 0)
+            continue;
+        int64_t best = 0;
+        for (size_t k = 0; k < w->n_sy; k++) {
+            const struct sym *x = &w->sy[k];
+            if (k == i || x->turn != s->turn || x->how == H_NONE || x->how == H_ADOPT ||
+                x->root >= s->turn)
+                continue;
+            if (!best || x->root < best)
+                best = x->root;
+        }
+        if (best) {
+            s->how = H_ADOPT;
+            s->root = best;
+        }
+    }
+}
+
 static void resolve(struct walk *w, size_t i)
 {
     struct sym *s = &w->sy[i];
@@ -1213,7 +1246,7 @@ static ms_str src_path(struct walk *w, int64_t k, const struct src *s, ms_str *s
 }
 
 /* Up to ~60 bytes either side of the token, cut on word boundaries. */
-static ms_str snippet(const struct src *s, const struct tok *t)
+static ms_str snippet_w(const struct src *s, const struct tok *t, size_t before, size_t after)
 {
     const char *p = s->text.ptr;
     size_t n = s->low_len;
@@ -1229,8 +1262,8 @@ static ms_str snippet(const struct src *s, const struct tok *t)
                 break;
             }
     }
-    size_t b = off > 60 ? off - 60 : 0;
-    size_t e = off + len + 60 < n ? off + len + 60 : n;
+    size_t b = off > before ? off - before : 0;
+    size_t e = off + len + after < n ? off + len + after : n;
     if (b > 0) {
         while (b < off && p[b] != ' ')
             b++;
@@ -1246,6 +1279,41 @@ static ms_str snippet(const struct src *s, const struct tok *t)
     while (e > b && e < n && ((unsigned char)p[e] & 0xC0) == 0x80)
         e--;
     return (ms_str){p + b, e - b};
+}
+
+static ms_str snippet(const struct src *s, const struct tok *t)
+{
+    return snippet_w(s, t, 60, 60);
+}
+
+/* A document's evidence names it: "kb://x.md (updated 2024-03-01): '...'" */
+static ms_str doc_excerpt(struct walk *w, int64_t j, const struct src *s, const struct tok *t)
+{
+    const struct tinfo *ti = &w->ti[j - 1];
+    const ms_document *d = &ti->t->docs[s->idx];
+    ms_str name = d->uri.ptr ? d->uri : d->id;
+    ms_str sn = snippet_w(s, t, 30, 50);
+    char buf[400];
+    int n;
+    if (ti->updated[s->idx].ptr)
+        n = snprintf(buf, sizeof buf, "%.*s (updated %.*s): '%.*s'",
+                     (int)(name.len > 100 ? 100 : name.len), name.ptr ? name.ptr : "",
+                     (int)(ti->updated[s->idx].len > 25 ? 25 : ti->updated[s->idx].len),
+                     ti->updated[s->idx].ptr, (int)(sn.len > 200 ? 200 : sn.len), sn.ptr);
+    else
+        n = snprintf(buf, sizeof buf, "%.*s: '%.*s'", (int)(name.len > 100 ? 100 : name.len),
+                     name.ptr ? name.ptr : "", (int)(sn.len > 200 ? 200 : sn.len), sn.ptr);
+    if (n < 0 || !name.ptr || !s->text.ptr || s->text.ptr != d->text.ptr)
+        return snippet(s, t);
+    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+    char *p = msx_arena_strndup(w->a, buf, len);
+    return p ? (ms_str){p, len} : snippet(s, t);
+}
+
+/* Evidence text for a source: documents name themselves. */
+static ms_str src_excerpt(struct walk *w, int64_t j, const struct src *s, const struct tok *t)
+{
+    return s->kind == S_DOC ? doc_excerpt(w, j, s, t) : snippet(s, t);
 }
 
 /* The raw text of a token in its source, quoted for a sentence. */
@@ -1364,9 +1432,15 @@ struct links {
 static bool link_add(struct walk *w, struct links *ls, int64_t turn, int cls, ms_str span,
                      ms_str path, ms_str excerpt, const char *why)
 {
-    for (size_t i = 0; i < ls->n; i++)
-        if (ls->v[i].turn == turn && ls->v[i].cls == cls && strcmp(ls->v[i].why, why) == 0)
+    for (size_t i = 0; i < ls->n; i++) {
+        const struct link *o = &ls->v[i];
+        if (o->turn == turn && o->cls == cls && strcmp(o->why, why) == 0)
             return true;
+        /* one piece of evidence told once: the first (most specific) wins */
+        if (o->turn == turn && o->cls <= 1 && cls <= 1 && path.ptr && o->path.ptr &&
+            o->path.len == path.len && memcmp(o->path.ptr, path.ptr, path.len) == 0)
+            return true;
+    }
     if (ls->n == ls->cap) {
         size_t cap = ls->cap ? ls->cap * 2 : 16;
         struct link *v = msx_arena_alloc(w->a, cap * sizeof *v);
@@ -1395,6 +1469,37 @@ static int link_cmp(const void *x, const void *y)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* A correction names what the user wanted ("A-1042"): when the corrected
+ * turn's own request named it too but neither its tool calls nor its
+ * answer used it, that is the evidence of the mistake. */
+static bool correction_links(struct walk *w, const struct sym *s, struct links *ls)
+{
+    const struct tinfo *tk = &w->ti[s->turn - 1], *tf = &w->ti[s->focus - 1];
+    for (size_t i = 0; i < tk->n_src; i++) {
+        const struct src *u = &tk->src[i];
+        if (u->kind != S_USER)
+            continue;
+        for (size_t k = 0; k < u->toks.n; k++) {
+            const struct tok *t = &u->toks.v[k];
+            const struct tok *at = NULL;
+            const struct src *asked = kind_find(tf, S_USER, t, &at);
+            if (!asked || kind_find(tf, S_ANSWER, t, NULL) || kind_find(tf, S_TOOL_ARGS, t, NULL))
+                continue;
+            bool has_tools = false;
+            for (size_t j = 0; j < tf->n_src; j++)
+                has_tools |= tf->src[j].kind == S_TOOL_ARGS;
+            char q[96], why[WHY_MAX];
+            tok_text(asked, at, q, sizeof q);
+            snprintf(why, sizeof why, "the request named '%s', which neither the answer%s used",
+                     q, has_tools ? " nor the tool calls" : "");
+            ms_str span, path = src_path(w, s->focus, asked, &span);
+            if (!link_add(w, ls, s->focus, 1, span, path, snippet(asked, at), why))
+                return false;
+        }
+    }
+    return true;
+}
+
 /* The links one symptom contributes to its root's chain. */
 static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, char *lead,
                       size_t lead_cap)
@@ -1407,10 +1512,14 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                  sizeof tq);
         origin_why(w, r, s->origin, tq, why, sizeof why);
         path = src_path(w, r, s->origin, &span);
-        if (!link_add(w, ls, r, 0, span, path, snippet(s->origin, s->origin_tok), why))
+        if (!link_add(w, ls, r, 0, span, path, src_excerpt(w, r, s->origin, s->origin_tok), why))
             return false;
-        if (!lead[0])
-            snprintf(lead, lead_cap, "%s", why);
+        if (!lead[0]) {
+            char fq0[96];
+            tok_text(s->at_focus, s->tok, fq0, sizeof fq0);
+            snprintf(lead, lead_cap, "%.440s; turn %lld %s '%.80s'", why, (long long)s->focus,
+                     s->at_focus->kind == S_TOOL_ARGS ? "calls a tool with" : "repeats", fq0);
+        }
         /* the root turn's answer passing it on */
         const struct tok *at = NULL;
         const struct src *ans = kind_find(&w->ti[r - 1], S_ANSWER, s->tok, &at);
@@ -1439,7 +1548,7 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                 snprintf(why, sizeof why, "carries it on: %s", buf);
             }
             path = src_path(w, m, ms, &span);
-            if (!link_add(w, ls, m, 2, span, path, snippet(ms, mt), why))
+            if (!link_add(w, ls, m, 2, span, path, src_excerpt(w, m, ms, mt), why))
                 return false;
         }
         /* the turn that went wrong */
@@ -1482,7 +1591,8 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
         path = ds ? src_path(w, r, ds, &span) : (ms_str){NULL, 0};
         if (!ds)
             span = (ms_str){NULL, 0};
-        if (!link_add(w, ls, r, 0, span, path, ds ? snippet(ds, NULL) : (ms_str){NULL, 0}, why))
+        if (!link_add(w, ls, r, 0, span, path, ds ? src_excerpt(w, r, ds, NULL) : (ms_str){NULL, 0},
+                      why))
             return false;
         if (!lead[0])
             snprintf(lead, lead_cap, "%s", why);
@@ -1504,7 +1614,7 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                     if (!es)
                         span = (ms_str){NULL, 0};
                     if (!link_add(w, ls, m, m == s->focus ? 3 : 2, span, path,
-                                  es ? snippet(es, NULL) : (ms_str){NULL, 0}, why))
+                                  es ? src_excerpt(w, m, es, NULL) : (ms_str){NULL, 0}, why))
                         return false;
                     break;
                 }
@@ -1517,6 +1627,20 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
             return false;
         if (!lead[0])
             snprintf(lead, lead_cap, "%s", why);
+    } else if (s->how == H_OWN && s->focus != s->turn && focus_has_symptom(w, s->focus, SIZE_MAX)) {
+        /* what went wrong at the turn it follows is the cause */
+        for (size_t i = 0; i < w->n_sy; i++) {
+            const struct sym *x = &w->sy[i];
+            if (x->turn != s->focus || x->cls == C_IMPLICIT)
+                continue;
+            snprintf(why, sizeof why, "%s: %.*s", x->rule,
+                     (int)(x->message.len > 400 ? 400 : x->message.len),
+                     x->message.ptr ? x->message.ptr : "");
+            if (!link_add(w, ls, x->turn, 0, x->span_id, x->path, x->excerpt, why))
+                return false;
+            if (!lead[0])
+                snprintf(lead, lead_cap, "%s", why);
+        }
     } else if (s->how == H_OWN && s->focus != s->turn) {
         /* the answer the user corrected, and the tools it called */
         const struct tinfo *tf = &w->ti[s->focus - 1];
@@ -1541,14 +1665,25 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                 snprintf(lead, lead_cap, "%s", why);
         }
     }
+    if (s->cls == C_CORRECTION && s->focus < s->turn && !correction_links(w, s, ls))
+        return false;
     /* the symptom itself */
     if (s->cls == C_IMPLICIT)
         return true; /* its evidence is the focus link above */
     snprintf(why, sizeof why, "%s: %.*s", s->rule, (int)(s->message.len > 400 ? 400 : s->message.len),
              s->message.ptr ? s->message.ptr : "");
+    if (s->how == H_ADOPT) {
+        snprintf(why + strlen(why), sizeof why - strlen(why), " (same turn as another symptom of this root)");
+        return link_add(w, ls, s->turn, 4, s->span_id, s->path, s->excerpt, why);
+    }
     if (s->how == H_STRUCT && s->sym_struct < w->n_sy && &w->sy[s->sym_struct] == s)
         return true; /* the structural root itself: linked above */
     return link_add(w, ls, s->turn, s->turn == r ? 1 : 4, s->span_id, s->path, s->excerpt, why);
+}
+
+static int how_rank(enum how h)
+{
+    return h == H_STRUCT ? 0 : (int)h;
 }
 
 static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
@@ -1556,6 +1691,16 @@ static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
     struct links ls = {NULL, 0, 0};
     char lead[WHY_MAX] = "";
     int64_t last = r;
+    /* the deepest evidence first: a history break or the window passed,
+     * then carried content, documents, then the symptoms' own turns */
+    for (size_t i = 1; i < nm; i++) {
+        size_t x = members[i], j = i;
+        while (j > 0 && how_rank(w->sy[members[j - 1]].how) > how_rank(w->sy[x].how)) {
+            members[j] = members[j - 1];
+            j--;
+        }
+        members[j] = x;
+    }
     for (size_t i = 0; i < nm; i++) {
         const struct sym *s = &w->sy[members[i]];
         if (!sym_links(w, s, &ls, lead, sizeof lead))
@@ -1583,11 +1728,11 @@ static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
         const struct sym *s = &w->sy[members[i]];
         if (s->turn <= r || s->cls == C_STRUCT)
             continue;
-        const char *rule = s->cls == C_IMPLICIT ? "contradicted answer" : s->rule;
+        const char *rule = s->cls == C_IMPLICIT ? "an answer contradicting its own retrieval" : s->rule;
         bool seen = false;
         for (size_t k = 0; k < i; k++) {
             const struct sym *o = &w->sy[members[k]];
-            const char *orule = o->cls == C_IMPLICIT ? "contradicted answer" : o->rule;
+            const char *orule = o->cls == C_IMPLICIT ? "an answer contradicting its own retrieval" : o->rule;
             if (o->turn > r && o->cls != C_STRUCT && strcmp(orule, rule) == 0)
                 seen = true;
         }
@@ -1713,6 +1858,7 @@ static ms_code run_cause(struct msi_ctx *c)
         goto done;
     for (size_t i = 0; i < w.n_sy; i++)
         resolve(&w, i);
+    adopt(&w);
 
     /* merge by root turn, in turn order */
     size_t *members = msx_arena_alloc(w.a, (w.n_sy + 1) * sizeof *members);
