@@ -74,7 +74,8 @@ static const char *const repeat_phrases[] = {
     /* de */
     "hab ich doch", "habe ich doch", "habe ich schon", "hab ich schon", "wie gesagt",
     /* fr */
-    "je vous ai deja", "je tai deja", "comme je lai dit",
+    "je vous ai deja", "je tai deja", "comme je lai dit", "je vous ai d\xc3\xa9j\xc3\xa0",
+    "je tai d\xc3\xa9j\xc3\xa0",
     /* es */
     "ya te dije", "ya le dije", "como dije",
 };
@@ -110,7 +111,7 @@ static const char *const refusal_phrases[] = {
     /* de */
     "ich kann leider nicht", "ich kann ihnen nicht", "keinen zugriff",
     /* fr */
-    "je ne peux pas", "je nai pas acces",
+    "je ne peux pas", "je nai pas acces", "je nai pas acc\xc3\xa8s",
     /* es */
     "no puedo ayudar", "no tengo acceso",
 };
@@ -125,7 +126,7 @@ static const char *const giveup_phrases[] = {
     /* fr */
     "laisse tomber", "jabandonne",
     /* es */
-    "olvidalo", "me rindo",
+    "olvidalo", "olv\xc3\xad" "dalo", "me rindo",
 };
 
 /* friction.abandon: gives up only after a problem (error, failed tool,

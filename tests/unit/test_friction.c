@@ -383,6 +383,11 @@ static void test_phrases(void **state)
         {"Where is it?", "I don't have access to order data.", "friction.refusal@2"},
         {"never mind", "Ok.", ""}, /* no problem before: just closing */
         {"Forget it.", "Ok.", "friction.abandon@2"},
+        {"Je vous ai d\xc3\xa9j\xc3\xa0 donn\xc3\xa9 le num\xc3\xa9ro.", "Merci.",
+         "friction.repeat@2"},
+        {"Olv\xc3\xad" "dalo.", "Ok.", "friction.abandon@2"},
+        {"Wo ist das Paket?", "Je n\xe2\x80\x99" "ai pas acc\xc3\xa8s aux commandes.",
+         "friction.refusal@2"},
         {"As I said, the jacket.", "Ok.", "friction.repeat@2"},
         {"Where is my parcel for order A-1100?", "It is on its way.",
          "friction.repeat@2"}, /* turn 1 asked the same */
