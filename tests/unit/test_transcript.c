@@ -707,6 +707,56 @@ static void test_hostile(void **state)
     }
 }
 
+/* Every trace of every export and hostile fixture, through one
+ * transcriber: never an error, every string readable. */
+static void sweep_file(const char *path)
+{
+    ms_trace_set *set = NULL;
+    struct ms_error err;
+    if (ms_trace_set_load_file(path, &set, &err) != MS_OK)
+        return; /* a file the loader refuses is its concern, not ours */
+    msi_transcriber *tx = msi_transcriber_new();
+    assert_non_null(tx);
+    for (size_t i = 0; i < ms_trace_set_count(set); i++) {
+        struct msx_arena a;
+        msx_arena_init(&a, 0);
+        ms_turn t;
+        memset(&t, 0, sizeof t);
+        t.index = (int64_t)i + 1;
+        t.trace = ms_trace_set_at(set, i);
+        assert_int_equal(msi_transcribe_turn(tx, &t, &a, &err), MS_OK);
+        assert_non_null(t.shape);
+        assert_true(t.first_new <= t.n_input);
+        for (size_t k = 0; k < t.n_input; k++)
+            assert_true(t.input[k].text.ptr != NULL);
+        for (size_t k = 0; k < t.n_output; k++)
+            assert_true(t.output[k].text.ptr != NULL);
+        msx_arena_release(&a); /* the transcriber keeps what it needs */
+    }
+    msi_transcriber_free(tx);
+    ms_trace_set_free(set);
+}
+
+static void test_sweep_fixtures(void **state)
+{
+    (void)state;
+    static const char *const files[] = {
+        "export/exp-0.json", "export/exp-1.json", "export/exp-2.json",
+        "hostile/trace-deep-attribute-value.json", "hostile/trace-duplicate-keys.json",
+        "hostile/trace-duplicate-trace.json", "hostile/trace-invalid-utf8-in-name.json",
+        "hostile/trace-markup-and-ansi.json", "hostile/trace-nul-in-key-and-value.json",
+        "hostile/trace-otlp-string-value-not-string.json", "hostile/trace-parent-not-an-id.json",
+        "hostile/trace-request-time-far-future.json", "hostile/trace-span-not-object.json",
+        "hostile/trace-times-as-floats.json", "hostile/trace-times-as-strings.json",
+        "hostile/trace-times-int64-edges.json", "hostile/trace-unknown-span-form.json",
+    };
+    for (size_t i = 0; i < TU_COUNT(files); i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s%s", FIX, files[i]);
+        sweep_file(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -721,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_wrapper_tools_errors),
         cmocka_unit_test(test_history_synthetic),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_sweep_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
