@@ -17,7 +17,8 @@
 #include "util/arena.h"
 #include "util/utf8.h"
 
-#define PREVIEW_KEEP 160 /* bytes of first input / last output kept */
+#define PREVIEW_KEEP 120 /* bytes of first input / last output kept */
+#define TID_KEEP 40      /* "tr-" + 32 hex fits; longer ids go to the arena */
 #define MAX_WARNINGS 32
 
 static const char SESSION_KEY[] = "mlflow.trace.session";
@@ -127,11 +128,12 @@ struct score_rec {
 };
 
 struct sess {
+    uint64_t hash;
     ms_str id, user, exp;
     int64_t user_start;      /* start of the turn the user came from */
     int64_t turns;
     int64_t first_start, last_start;
-    char first_tid[72], last_tid[72];
+    char first_tid[TID_KEEP], last_tid[TID_KEEP];
     char first_input[PREVIEW_KEEP + 4], last_output[PREVIEW_KEEP + 4];
     int64_t busy, errors, in_progress;
     int64_t tin, tout, tcached, ttotal;
@@ -152,11 +154,14 @@ struct msi_sacc {
     size_t traces;
     size_t n_warnings;
     char *warnings[MAX_WARNINGS];
-    bool nomem;
+    msi_user_fill_fn user_fill;
+    void *user_state;
 };
 
 struct ms_session_list {
     struct msx_arena arena;
+    struct sess **sessions; /* the accumulator's, taken over */
+    size_t cap;
     ms_session_summary *items;
     size_t n, total, traces;
     size_t n_warnings;
@@ -165,10 +170,13 @@ struct ms_session_list {
 
 static uint64_t hash(ms_str s)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ s.len;
     for (size_t i = 0; i < s.len; i++)
-        h = (h ^ (unsigned char)s.ptr[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
+        h = (h ^ (unsigned char)s.ptr[i]) * 0x100000001B3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
 }
 
 struct msi_sacc *msi_sacc_new(const struct ms_session_query *q)
@@ -187,13 +195,25 @@ struct msi_sacc *msi_sacc_new(const struct ms_session_query *q)
     return a;
 }
 
+/* The struct itself lives in the arena. */
 static void sess_free(struct sess *s)
 {
     if (s) {
         free(s->t);
         free(s->scores);
-        free(s);
     }
+}
+
+void msi_sacc_set_user_fill(struct msi_sacc *a, msi_user_fill_fn fn, void *state)
+{
+    a->user_fill = fn;
+    a->user_state = state;
+}
+
+/* Does the filter read the user? (Conservative: any mention.) */
+static bool filter_reads_user(const ms_sfilter *f)
+{
+    return f && strstr(ms_sfilter_text(f), "user");
 }
 
 void msi_sacc_free(struct msi_sacc *a)
@@ -219,7 +239,7 @@ static bool grow(struct msi_sacc *a)
         struct sess *s = a->slots[i];
         if (!s)
             continue;
-        size_t j = hash(s->id) & (cap - 1);
+        size_t j = s->hash & (cap - 1);
         while (slots[j])
             j = (j + 1) & (cap - 1);
         slots[j] = s;
@@ -230,27 +250,23 @@ static bool grow(struct msi_sacc *a)
     return true;
 }
 
-static struct sess *find_or_add(struct msi_sacc *a, ms_str id, bool add)
+static struct sess *find_or_add(struct msi_sacc *a, ms_str id)
 {
-    size_t j = hash(id) & (a->cap - 1);
-    while (a->slots[j]) {
-        if (same(a->slots[j]->id, id))
-            return a->slots[j];
-        j = (j + 1) & (a->cap - 1);
-    }
-    if (!add)
-        return NULL;
-    if ((a->n + 1) * 4 > a->cap * 3) {
+    uint64_t h = hash(id);
+    size_t j = h & (a->cap - 1);
+    for (struct sess *s; (s = a->slots[j]); j = (j + 1) & (a->cap - 1))
+        if (s->hash == h && same(s->id, id))
+            return s;
+    if ((a->n + 1) * 2 > a->cap) {
         if (!grow(a))
             return NULL;
-        return find_or_add(a, id, true);
+        return find_or_add(a, id);
     }
-    struct sess *s = calloc(1, sizeof *s);
+    struct sess *s = msx_arena_calloc(&a->arena, 1, sizeof *s);
     char *copy = msx_arena_strndup(&a->arena, id.ptr ? id.ptr : "", id.len);
-    if (!s || !copy) {
-        free(s);
+    if (!s || !copy)
         return NULL;
-    }
+    s->hash = h;
     s->id = (ms_str){copy, id.len};
     s->all = ~(uint64_t)0;
     a->slots[j] = s;
@@ -300,9 +316,11 @@ static int id_cmp(ms_str a, const char *b)
     return c ? c : (a.len > bn) - (a.len < bn);
 }
 
+/* Trace ids longer than TID_KEEP - 1 bytes (not MLflow's) are cut: they
+ * then only serve ordering ties and display. */
 static void keep_id(char *dst, ms_str id)
 {
-    size_t n = id.len < 71 ? id.len : 71;
+    size_t n = id.len < TID_KEEP - 1 ? id.len : TID_KEEP - 1;
     if (n)
         memcpy(dst, id.ptr, n);
     dst[n] = 0;
@@ -317,7 +335,7 @@ ms_code msi_sacc_add(struct msi_sacc *a, const struct msi_session_row *r)
     if (r->conflict)
         warn(a, "trace %.*s names two different sessions; counted in '%.*s'",
              (int)r->trace_id.len, r->trace_id.ptr, (int)id.len, id.ptr);
-    struct sess *s = find_or_add(a, id, true);
+    struct sess *s = find_or_add(a, id);
     if (!s)
         return MS_E_NOMEM;
     if (s->nt == s->capt) {
@@ -400,7 +418,7 @@ ms_code msi_sacc_add_score(struct msi_sacc *a, ms_str session_id, ms_str name,
                            ms_str value_json, bool is_error, ms_str error_or_rationale,
                            int64_t time_ms)
 {
-    struct sess *s = find_or_add(a, session_id, true);
+    struct sess *s = find_or_add(a, session_id);
     if (!s)
         return MS_E_NOMEM;
     struct score_rec *r = NULL;
@@ -466,15 +484,6 @@ static int64_t rank(const int64_t *v, size_t n, int pct)
     return v[k ? k - 1 : 0];
 }
 
-static ms_str arena_str(struct msx_arena *a, const char *s, bool *ok)
-{
-    size_t n = strlen(s);
-    char *c = msx_arena_strndup(a, s, n);
-    if (!c)
-        *ok = false;
-    return (ms_str){c, n};
-}
-
 static bool summarize(struct ms_session_list *l, const struct msi_sacc *a, struct sess *s,
                       ms_session_summary *o)
 {
@@ -484,11 +493,16 @@ static bool summarize(struct ms_session_list *l, const struct msi_sacc *a, struc
     o->user_id = s->user;
     o->experiment_id = s->exp;
     o->turns = (int64_t)s->nt;
-    o->first_trace_id = arena_str(&l->arena, s->first_tid, &ok);
-    o->last_trace_id = arena_str(&l->arena, s->last_tid, &ok);
-    o->first_input = arena_str(&l->arena, s->first_input, &ok);
-    o->last_output = arena_str(&l->arena, s->last_output, &ok);
-    qsort(s->t, s->nt, sizeof *s->t, turn_cmp);
+    /* these point into s, which the list keeps */
+    o->first_trace_id = (ms_str){s->first_tid, strlen(s->first_tid)};
+    o->last_trace_id = (ms_str){s->last_tid, strlen(s->last_tid)};
+    o->first_input = (ms_str){s->first_input, strlen(s->first_input)};
+    o->last_output = (ms_str){s->last_output, strlen(s->last_output)};
+    bool sorted = true;
+    for (size_t i = 1; i < s->nt && sorted; i++)
+        sorted = turn_cmp(&s->t[i - 1], &s->t[i]) <= 0;
+    if (!sorted)
+        qsort(s->t, s->nt, sizeof *s->t, turn_cmp);
     int64_t *lat = malloc((s->nt ? s->nt : 1) * sizeof *lat);
     if (!lat)
         return false;
@@ -543,6 +557,9 @@ static bool summarize(struct ms_session_list *l, const struct msi_sacc *a, struc
         for (size_t i = 0; i < s->nt; i++)
             o->trace_ids[i] = s->t[i].trace_id;
     }
+    free(s->t); /* the turns are summed up */
+    s->t = NULL;
+    s->capt = 0;
     return ok;
 }
 
@@ -598,16 +615,24 @@ ms_code msi_sacc_finish(struct msi_sacc *a, ms_session_list **out, struct ms_err
         struct sess *s = a->slots[i];
         if (!s || !s->nt) /* a score for a session with no trace here */
             continue;
-        ms_session_summary *o = &l->items[l->n];
-        if (!summarize(l, a, s, o)) {
+        if (!summarize(l, a, s, &l->items[l->n++]))
             rc = MS_E_NOMEM;
-            break;
-        }
-        l->total++;
-        if (a->q.filter && !ms_sfilter_match(a->q.filter, o))
-            continue;
-        l->n++;
     }
+    l->total = l->n;
+    bool users_early = a->user_fill && filter_reads_user(a->q.filter);
+    if (rc == MS_OK && users_early)
+        rc = a->user_fill(a->user_state, l->items, l->n, &l->arena, err);
+    if (rc == MS_OK && a->q.filter) {
+        size_t kept = 0;
+        for (size_t i = 0; i < l->n; i++)
+            if (ms_sfilter_match(a->q.filter, &l->items[i]))
+                l->items[kept++] = l->items[i];
+        l->n = kept;
+    }
+    l->sessions = a->slots;
+    l->cap = a->cap;
+    a->slots = NULL;
+    a->cap = 0;
     l->traces = a->traces;
     l->n_warnings = a->n_warnings;
     for (size_t i = 0; i < MAX_WARNINGS && i < a->n_warnings; i++) {
@@ -620,11 +645,13 @@ ms_code msi_sacc_finish(struct msi_sacc *a, ms_session_list **out, struct ms_err
         qsort(l->items, l->n, sizeof *l->items, summary_cmp);
         if (a->q.limit > 0 && (size_t)a->q.limit < l->n)
             l->n = (size_t)a->q.limit;
+        if (a->user_fill && !users_early)
+            rc = a->user_fill(a->user_state, l->items, l->n, &l->arena, err);
     }
     msi_sacc_free(a);
     if (rc != MS_OK) {
         ms_session_list_free(l);
-        return msi_error(err, MS_E_NOMEM, "out of memory");
+        return rc == MS_E_NOMEM ? msi_error(err, MS_E_NOMEM, "out of memory") : rc;
     }
     *out = l;
     return MS_OK;
@@ -636,6 +663,9 @@ void ms_session_list_free(ms_session_list *l)
         return;
     for (size_t i = 0; i < MAX_WARNINGS && i < l->n_warnings; i++)
         free(l->warnings[i]);
+    for (size_t i = 0; i < l->cap; i++)
+        sess_free(l->sessions[i]);
+    free(l->sessions);
     free(l->items);
     msx_arena_release(&l->arena);
     free(l);

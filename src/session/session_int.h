@@ -41,6 +41,13 @@ ms_code msi_sacc_add(struct msi_sacc *a, const struct msi_session_row *r);
 ms_code msi_sacc_add_score(struct msi_sacc *a, ms_str session_id, ms_str name,
                            ms_str value_json, bool is_error, ms_str error_or_rationale,
                            int64_t time_ms);
+/* A backend that leaves users out of its scan (a metadata row per trace is
+ * too costly to read for every trace) fills ms_session_summary.user_id of
+ * the sessions the list keeps, from their first_trace_id; strings in a. */
+struct msx_arena;
+typedef ms_code (*msi_user_fill_fn)(void *state, ms_session_summary *items, size_t n,
+                                    struct msx_arena *a, struct ms_error *err);
+void msi_sacc_set_user_fill(struct msi_sacc *a, msi_user_fill_fn fn, void *state);
 /* Finishes: aggregates, filter, sort, limit. Frees a. */
 ms_code msi_sacc_finish(struct msi_sacc *a, ms_session_list **out, struct ms_error *err);
 

@@ -33,6 +33,8 @@
 #include "json/json_write.h"
 #include "filter/filter_sql.h"
 #include "model/model.h"
+#include "session/session_int.h"
+#include "session/sfilter_sql.h"
 #include "store/store.h"
 #include "util/buf.h"
 
@@ -475,7 +477,8 @@ static ms_code sq_open(const char *uri, const char *path, void **state, struct m
         sq_close(s);
         return nomem(err);
     }
-    int rc = sqlite3_open_v2(u.ptr, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    int rc = sqlite3_open_v2(u.ptr, &s->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
     msx_buf_release(&u);
     ms_code code = MS_OK;
     if (rc != SQLITE_OK) {
@@ -1626,6 +1629,207 @@ static ms_code sq_load_spans(void *state, ms_trace_set *set, size_t from, size_t
     return rc;
 }
 
+
+/* ---- sessions: one lean scan ------------------------------------------- */
+
+/* The trace_info columns only (a sequential walk of one table); the
+ * session from the column, or for the few traces without one from their
+ * metadata/tags; users are filled later for the sessions kept
+ * (sq_user_fill). Needs MLflow >= 3.17's session and token columns. */
+enum { SS_ID, SS_EXP, SS_TS, SS_EXEC, SS_STATUS, SS_SESSION, SS_ALT, SS_LEGACY, SS_TIN,
+       SS_TOUT, SS_TTOT, SS_TCACHE, SS_COST, SS_REQ, SS_RESP, SS_ATOMS };
+
+
+/* Users of the sessions kept, from each one's first turn: one statement
+ * over a JSON array of their trace ids (metadata, else tag). */
+static ms_code sq_user_fill(void *state, ms_session_summary *items, size_t n,
+                            struct msx_arena *a, struct ms_error *err)
+{
+    struct sq_state *s = state;
+    if (!n)
+        return MS_OK;
+    struct msx_buf ids;
+    msx_buf_init(&ids, MSX_CAP_FILE);
+    msx_buf_addc(&ids, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            msx_buf_addc(&ids, ',');
+        msx_buf_addc(&ids, '"');
+        msx_json_escape(&ids, items[i].first_trace_id.ptr, items[i].first_trace_id.len, false);
+        msx_buf_addc(&ids, '"');
+    }
+    msx_buf_addc(&ids, ']');
+    if (msx_buf_status(&ids) != MS_OK) {
+        msx_buf_release(&ids);
+        return nomem(err);
+    }
+    static const char q[] =
+        "SELECT j.key, coalesce((SELECT value FROM trace_request_metadata m WHERE m.key = "
+        "'mlflow.trace.user' AND m.request_id = j.value), (SELECT value FROM trace_tags g "
+        "WHERE g.key = 'mlflow.trace.user' AND g.request_id = j.value)) FROM json_each(?) j";
+    sqlite3_stmt *st = NULL;
+    ms_code code = MS_OK;
+    int rc;
+    if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_bind_text(st, 1, ids.ptr, (int)ids.len, SQLITE_STATIC) != SQLITE_OK)
+        code = sql_fail(s, err);
+    while (code == MS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t i = sqlite3_column_int64(st, 0);
+        ms_str u = col_str(st, 1);
+        if (i < 0 || (size_t)i >= n || !u.len)
+            continue;
+        items[i].user_id = msi_dup(a, u);
+        if (!items[i].user_id.ptr)
+            code = nomem(err);
+    }
+    if (code == MS_OK && rc != SQLITE_DONE)
+        code = sql_fail(s, err);
+    sqlite3_finalize(st);
+    msx_buf_release(&ids);
+    return code;
+}
+
+static ms_code sq_session_scan(void *state, const struct msi_session_scan *scan,
+                               struct msi_sacc *acc, struct ms_error *err)
+{
+    struct sq_state *s = state;
+    if (!s->ti[TI_SESSION] || !s->ti_exec || !s->ti[TI_TOK0] || !s->ti[TI_TOK0 + 1] ||
+        !s->ti[TI_TOK0 + 2] || !s->ti[TI_TOK0 + 3] || !s->ti[TI_COST0 + 2] || !s->has_tags ||
+        !s->has_meta)
+        return MS_E_UNSUPPORTED;
+    struct msx_buf sql;
+    struct msi_sql_params params;
+    struct msi_sql_target tg = sql_target(s);
+    struct ms_error ferr = {MS_OK, -1, ""};
+    ms_code code = MS_OK;
+    size_t n_atoms = scan->filter ? ms_sfilter_atom_count(scan->filter) : 0;
+    msx_buf_init(&sql, MSX_CAP_LINE);
+    msi_sql_params_init(&params);
+    msx_buf_adds(&sql,
+                 "SELECT t.request_id, t.experiment_id, t.timestamp_ms, t.execution_time_ms, "
+                 "t.status, t.session_id, "
+                 "CASE WHEN t.session_id IS NULL THEN coalesce("
+                 "(SELECT value FROM trace_request_metadata m WHERE m.key = "
+                 "'mlflow.trace.session' AND m.request_id = t.request_id), "
+                 "(SELECT value FROM trace_tags g WHERE g.key = 'mlflow.trace.session' "
+                 "AND g.request_id = t.request_id)) END, "
+                 "CASE WHEN t.session_id IS NULL THEN (SELECT value FROM trace_tags g WHERE "
+                 "g.key = 'session_id' AND g.request_id = t.request_id) END, "
+                 "t.input_tokens, t.output_tokens, t.total_tokens, t.cache_read_input_tokens, "
+                 "t.total_cost, t.request_preview, t.response_preview");
+    for (size_t i = 0; i < n_atoms && code == MS_OK; i++) {
+        msx_buf_adds(&sql, ", (");
+        code = msi_sfilter_atom_sql(scan->filter, i, &tg, &sql, &params, &ferr);
+        msx_buf_addc(&sql, ')');
+    }
+    msx_buf_adds(&sql, " FROM trace_info t WHERE t.experiment_id IN (");
+    for (size_t i = 0; i < scan->n_experiment_ids && code == MS_OK; i++) {
+        msx_buf_adds(&sql, i ? ",?" : "?");
+        code = push_exp_id(&params, scan->experiment_ids[i]);
+    }
+    msx_buf_addc(&sql, ')');
+    msx_buf_addc(&sql, '\0');
+    if (code == MS_OK && msx_buf_status(&sql) != MS_OK)
+        code = MS_E_NOMEM;
+    sqlite3_stmt *st = NULL;
+    if (code == MS_OK && sqlite3_prepare_v2(s->db, sql.ptr, -1, &st, NULL) != SQLITE_OK)
+        code = MS_E_UNSUPPORTED; /* an atom this schema cannot answer */
+    if (code == MS_OK)
+        code = bind_all(s, st, &params, err);
+    msx_buf_release(&sql);
+    msi_sql_params_release(&params);
+    if (code != MS_OK) {
+        sqlite3_finalize(st);
+        return code == MS_E_NOMEM ? nomem(err) : code;
+    }
+    /* the root-span attributes session.id / gen_ai.conversation.id are
+     * not read here: MLflow >= 3.17 copies them into the column itself */
+    int rc;
+    char exp[24] = "";
+    int64_t last_exp = 0;
+    while (code == MS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct msi_session_row r = {0};
+        r.trace_id = col_str(st, SS_ID);
+        int64_t e = sqlite3_column_int64(st, SS_EXP);
+        if (e != last_exp || !exp[0]) {
+            snprintf(exp, sizeof exp, "%lld", (long long)e);
+            last_exp = e;
+        }
+        r.experiment_id = (ms_str){exp, strlen(exp)};
+        r.start_ms = sqlite3_column_int64(st, SS_TS);
+        r.latency_ms = col_is_null(st, SS_EXEC) ? -1 : sqlite3_column_int64(st, SS_EXEC);
+        r.state = state_of(col_str(st, SS_STATUS));
+        r.session_id = col_str(st, SS_SESSION);
+        if (!r.session_id.len) {
+            r.session_id = col_str(st, SS_ALT);
+            if (!r.session_id.len)
+                r.session_id = col_str(st, SS_LEGACY);
+        }
+        static const unsigned bits[4] = {MS_USAGE_INPUT, MS_USAGE_OUTPUT, MS_USAGE_TOTAL,
+                                         MS_USAGE_CACHE_READ};
+        int64_t *f[4] = {&r.usage.input_tokens, &r.usage.output_tokens, &r.usage.total_tokens,
+                         &r.usage.cache_read_input_tokens};
+        for (int k = 0; k < 4; k++)
+            if (sqlite3_column_type(st, SS_TIN + k) == SQLITE_INTEGER) {
+                *f[k] = sqlite3_column_int64(st, SS_TIN + k);
+                r.usage.present |= bits[k];
+            }
+        if (!col_is_null(st, SS_COST)) {
+            r.cost = sqlite3_column_double(st, SS_COST);
+            r.has_cost = true;
+        }
+        r.request_preview = col_str(st, SS_REQ);
+        r.response_preview = col_str(st, SS_RESP);
+        for (size_t i = 0; i < n_atoms; i++)
+            if (sqlite3_column_int64(st, SS_ATOMS + (int)i))
+                r.atoms |= (uint64_t)1 << i;
+        code = msi_sacc_add(acc, &r);
+        if (code != MS_OK)
+            nomem(err);
+    }
+    if (code == MS_OK && rc != SQLITE_DONE)
+        code = sql_fail(s, err);
+    sqlite3_finalize(st);
+    if (code != MS_OK)
+        return code;
+    /* session-level assessments name their session in their metadata */
+    if (s->has_assessments && s->as[AS_META]) {
+        static const char q[] =
+            "SELECT a.assessment_metadata, a.name, a.value, a.error, a.rationale, "
+            "a.last_updated_timestamp, a.valid, a.assessment_type FROM assessments a "
+            "WHERE a.assessment_metadata LIKE '%mlflow.trace.session%'";
+        if (sqlite3_prepare_v2(s->db, q, -1, &st, NULL) != SQLITE_OK)
+            return sql_fail(s, err);
+        msx_json v;
+        while (code == MS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            ms_str meta = col_str(st, 0);
+            if (!meta.len || str_is(col_str(st, 7), "expectation") ||
+                (!col_is_null(st, 6) && !sqlite3_column_int(st, 6)))
+                continue;
+            if (msx_json_parse(s->parser, meta.ptr, meta.len, false, &v, NULL) != MS_OK)
+                continue;
+            msx_json sv = msx_json_get(v, "mlflow.trace.session");
+            ms_str sid = msx_json_str(sv);
+            if (!sid.len)
+                continue;
+            ms_str error = col_str(st, 3);
+            bool failed = error.len && !str_is(error, "null");
+            code = msi_sacc_add_score(acc, sid, col_str(st, 1),
+                                      failed ? (ms_str){NULL, 0} : col_str(st, 2), failed,
+                                      failed ? error : col_str(st, 4),
+                                      sqlite3_column_int64(st, 5));
+            if (code != MS_OK)
+                nomem(err);
+        }
+        if (code == MS_OK && rc != SQLITE_DONE)
+            code = sql_fail(s, err);
+        sqlite3_finalize(st);
+    }
+    if (code == MS_OK)
+        msi_sacc_set_user_fill(acc, sq_user_fill, s);
+    return code;
+}
+
 const struct msi_store_ops msi_store_sqlite = {
-    2, "sqlite", sq_open, sq_close, sq_experiments, sq_scan, sq_load_spans, NULL,
+    2, "sqlite", sq_open, sq_close, sq_experiments, sq_scan, sq_load_spans, sq_session_scan,
 };
