@@ -48,7 +48,7 @@ static void usage(FILE *out)
             "Rules:\n");
     for (size_t i = 0; i < ms_rule_count(); i++) {
         const ms_rule_info *r = ms_rule_at(i);
-        fprintf(out, "  %-30s %-5s %s\n", r->id, ms_severity_name(r->severity), r->summary);
+        fprintf(out, "  %-32s %-5s %s\n", r->id, ms_severity_name(r->severity), r->summary);
     }
     fprintf(out,
             "\n"

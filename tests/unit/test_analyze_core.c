@@ -359,6 +359,23 @@ static void test_analyze_empty(void **state)
     free(a);
 }
 
+/* docs/rules.md lists every registered rule (curl's test1477). */
+static void test_docs_list_every_rule(void **state)
+{
+    (void)state;
+    const char *path = MS_SOURCE_DIR "/docs/rules.md";
+    if (!tu_file_exists(path))
+        skip();
+    char *doc = tu_read_file(path, NULL);
+    for (size_t i = 0; i < ms_rule_count(); i++) {
+        char want[96];
+        snprintf(want, sizeof want, "[`%s`](rules/", ms_rule_at(i)->id);
+        if (!strstr(doc, want))
+            fail_msg("docs/rules.md does not list rule %s", ms_rule_at(i)->id);
+    }
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_analyze_selection),
         cmocka_unit_test(test_analyze_empty),
+        cmocka_unit_test(test_docs_list_every_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
