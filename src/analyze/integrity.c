@@ -408,6 +408,13 @@ struct state {
     bool reorder_reported;
     ms_str *foreign;       /* identifiers reported as foreign */
     size_t n_foreign, cap_foreign;
+    /* work arrays of check_turn(), sized once for the longest input and
+     * every message said, so a long session needs no memory per turn */
+    const ms_message **h;
+    size_t *hm;
+    int *kind;
+    bool *used;
+    int64_t *turns;
 };
 
 #if defined(__GNUC__)
@@ -564,12 +571,12 @@ static ms_code check_turn(struct state *st, size_t k)
         return MS_OK;
 
     /* the history: messages before the user message */
-    const ms_message **h = msx_arena_alloc(a, (u + 1) * sizeof *h);
-    size_t *hm = msx_arena_alloc(a, (u + 1) * sizeof *hm);   /* said index */
-    int *kind = msx_arena_calloc(a, u + 1, sizeof *kind);
-    bool *used = msx_arena_calloc(a, ne, sizeof *used);
-    if (!h || !hm || !kind || !used)
-        return MS_E_NOMEM;
+    const ms_message **h = st->h;
+    size_t *hm = st->hm; /* said index of each history message */
+    int *kind = st->kind;
+    bool *used = st->used;
+    memset(kind, 0, (u + 1) * sizeof *kind);
+    memset(used, 0, ne * sizeof *used);
     size_t nh = 0;
     for (size_t i = 0; i < u; i++)
         if (in_history(&t->input[i]) && st->carry[t->input[i].role])
@@ -632,9 +639,7 @@ static ms_code check_turn(struct state *st, size_t k)
 
     /* dropped: said before, expected, not sent, not reported yet */
     size_t n_new = 0, n_kept = 0, first_new = ne, last_new = 0, min_kept = ne;
-    int64_t *turns = msx_arena_alloc(a, (ne + 1) * sizeof *turns);
-    if (!turns)
-        return MS_E_NOMEM;
+    int64_t *turns = st->turns;
     size_t nt = 0;
     for (size_t e = 0; e < ne; e++) {
         if (used[e]) {
@@ -833,6 +838,17 @@ static ms_code run_integrity(struct msi_ctx *c)
     find_carried(&st);
     if (!st.carry[MS_ROLE_USER] && !st.carry[MS_ROLE_ASSISTANT])
         return MS_OK; /* the turns carry no history: nothing to compare */
+    size_t max_in = 0;
+    for (size_t k = 0; k < s->n_turns; k++)
+        if (s->turns[k].n_input > max_in)
+            max_in = s->turns[k].n_input;
+    st.h = msx_arena_alloc(st.a, (max_in + 1) * sizeof *st.h);
+    st.hm = msx_arena_alloc(st.a, (max_in + 1) * sizeof *st.hm);
+    st.kind = msx_arena_alloc(st.a, (max_in + 1) * sizeof *st.kind);
+    st.used = msx_arena_alloc(st.a, (st.n_said + 1) * sizeof *st.used);
+    st.turns = msx_arena_alloc(st.a, (st.n_said + 1) * sizeof *st.turns);
+    if (!st.h || !st.hm || !st.kind || !st.used || !st.turns)
+        return MS_E_NOMEM;
     for (size_t k = 1; k < s->n_turns && rc == MS_OK; k++)
         if (readable(&s->turns[k]))
             rc = check_turn(&st, k);
