@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "json/json.h"
+#include "mlsession/store.h"
 #include "json/json_write.h"
 #include "session/transcript.h"
 #include "testutil.h"
@@ -151,6 +152,73 @@ static void test_fixture_sessions(void **state)
     }
     assert_int_equal(checked_turns, 92 + 7);
     fx_close(&f);
+}
+
+/* The same end to end: the store, ms_session_load() (grouping, turn
+ * order, transcripts) and the manifest. Used for the main store and for
+ * the shape corpus (tests/fixtures/corpus/, skipped while absent). */
+static void check_store(const char *db, const char *manifest_path)
+{
+    struct ms_error err;
+    ms_store *st = NULL;
+    if (!tu_file_exists(db) || !tu_file_exists(manifest_path)) {
+        print_message("skipped: %s not there\n", db);
+        return;
+    }
+    assert_int_equal(ms_store_open(db, &st, &err), MS_OK);
+    size_t len;
+    char *text = tu_read_file(manifest_path, &len);
+    msx_json_parser *p = msx_json_parser_new();
+    msx_json root;
+    assert_int_equal(msx_json_parse(p, text, len, false, &root, &err), MS_OK);
+    struct msx_json_iter it = msx_json_iter_init(msx_json_get(root, "sessions"));
+    ms_str k;
+    msx_json sess;
+    size_t checked = 0;
+    while (msx_json_next(&it, &k, &sess)) {
+        ms_str sid = msx_json_str(msx_json_get(sess, "session_id"));
+        ms_session *s = NULL;
+        if (ms_session_load(st, NULL, 0, sid.ptr, &s, &err) != MS_OK)
+            fail_msg("%s: %s", sid.ptr, err.msg);
+        msx_json turns = msx_json_get(sess, "turns");
+        assert_int_equal(s->n_turns, msx_json_count(turns));
+        for (size_t i = 0; i < s->n_turns; i++) {
+            const ms_turn *tu = &s->turns[i];
+            msx_json mt = msx_json_at(turns, i);
+            ms_str user = msx_json_str(msx_json_get(mt, "user"));
+            ms_str reply = msx_json_str(msx_json_get(mt, "reply"));
+            char what[200];
+            snprintf(what, sizeof what, "%s: %s turn %zu (shape %s)", db, sid.ptr, i + 1,
+                     tu->shape);
+            if (user.ptr) {
+                if (count_role(tu->input, tu->first_new, tu->n_input, MS_ROLE_USER) != 1)
+                    fail_msg("%s: %zu new user messages", what,
+                             count_role(tu->input, tu->first_new, tu->n_input, MS_ROLE_USER));
+                const ms_message *u =
+                    first_role(tu->input, tu->first_new, tu->n_input, MS_ROLE_USER);
+                tu_mem_eq(what, u->text.ptr, u->text.len, user.ptr, user.len);
+            }
+            if (reply.ptr) {
+                if (tu->n_output != 1)
+                    fail_msg("%s: %zu output messages", what, tu->n_output);
+                tu_mem_eq(what, tu->output[0].text.ptr, tu->output[0].text.len, reply.ptr,
+                          reply.len);
+            }
+            checked++;
+        }
+        ms_session_free(s);
+    }
+    assert_true(checked > 0);
+    msx_json_parser_free(p);
+    free(text);
+    ms_store_close(st);
+}
+
+static void test_store_sessions(void **state)
+{
+    (void)state;
+    check_store(FIX "sqlite/mlflow.db", FIX "sqlite/manifest.json");
+    check_store(FIX "corpus/mlflow.db", FIX "corpus/manifest.json");
 }
 
 /* Turns of one fixture session, transcribed in order into out[]. */
@@ -772,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_history_synthetic),
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_sweep_fixtures),
+        cmocka_unit_test(test_store_sessions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
