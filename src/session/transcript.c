@@ -229,6 +229,17 @@ static void part_into(struct ctx *c, struct textacc *t, msx_json p, int depth,
     }
     if (ty != MSX_JSON_OBJECT)
         return;
+    msx_json fc = msx_json_get(p, "functionCall"); /* Gemini */
+    if (msx_json_type(fc) == MSX_JSON_OBJECT) {
+        ms_tool_call *tc = tools ? vec_push_tool(c, tools) : NULL;
+        if (tc) {
+            tc->name = json_text(c, msx_json_get(fc, "name"));
+            msx_json args = msx_json_get(fc, "args");
+            if (msx_json_ok(args) && msx_json_type(args) != MSX_JSON_NONE)
+                tc->arguments = json_text(c, args);
+        }
+        return;
+    }
     msx_json type = msx_json_get(p, "type");
     ms_str ts = msx_json_str(type);
     if (!ts.ptr || str_is(ts, "text") || str_is(ts, "input_text") ||
@@ -345,6 +356,13 @@ static bool read_message(struct ctx *c, msx_json m, struct mvec *out, struct tve
         vec_push_msg(c, out, MS_ROLE_USER, dup_str(c, s.ptr, s.len), (ms_str){NULL, 0});
         return true;
     }
+    if (ty == MSX_JSON_ARRAY && msx_json_count(m) == 2) { /* LangGraph ("user", "hi") */
+        ms_str r = msx_json_str(msx_json_at(m, 0)), txt = msx_json_str(msx_json_at(m, 1));
+        if (!r.ptr || !txt.ptr || role_of(r) == MS_ROLE_OTHER)
+            return false;
+        vec_push_msg(c, out, role_of(r), dup_str(c, txt.ptr, txt.len), (ms_str){NULL, 0});
+        return true;
+    }
     if (ty != MSX_JSON_OBJECT)
         return false;
     ms_str role_s = msx_json_str(msx_json_get(m, "role"));
@@ -427,7 +445,9 @@ static size_t read_list(struct ctx *c, msx_json list, struct mvec *out, struct t
 {
     if (msx_json_type(list) != MSX_JSON_ARRAY)
         return 0;
-    if (msx_json_count(list) >= 1 && msx_json_type(msx_json_at(list, 0)) == MSX_JSON_ARRAY) {
+    msx_json first = msx_json_at(list, 0);
+    if (msx_json_count(list) >= 1 && msx_json_type(first) == MSX_JSON_ARRAY &&
+        msx_json_type(msx_json_at(first, 0)) != MSX_JSON_STRING) {
         if (lc)
             *lc = true;
         return read_list(c, msx_json_at(list, 0), out, tools, lc);
@@ -444,7 +464,7 @@ static size_t read_list(struct ctx *c, msx_json list, struct mvec *out, struct t
 
 /* ---- inputs --------------------------------------------------------- */
 
-static const char *const user_keys[] = {"messages", "query",      "question", "input", "message",
+static const char *const user_keys[] = {"messages", "contents", "query",      "question", "input", "message",
                                         "prompt",   "user_input", "text",     "content", "prompts",
                                         "inputs",   "request"};
 
@@ -495,7 +515,7 @@ static void read_input(struct ctx *c, msx_json v, struct mvec *out, int depth)
         enum msx_json_type xt = msx_json_type(x);
         if (xt == MSX_JSON_NONE || xt == MSX_JSON_NULL)
             continue;
-        if (i == 0 && xt == MSX_JSON_ARRAY) { /* messages */
+        if (i <= 1 && xt == MSX_JSON_ARRAY) { /* messages; Gemini contents */
             read_list(c, x, out, NULL, &lc);
             if (!c->shape) {
                 if (lc)
@@ -594,6 +614,15 @@ static void read_output(struct ctx *c, msx_json v, struct mvec *out, struct tvec
             read_message(c, e, out, tools, NULL);
         if (out && out->n == before)
             read_output(c, msx_json_get(v, "output_text"), out, NULL, depth + 1);
+        return;
+    }
+    /* Gemini: {"candidates": [{"content": {"role": "model", "parts": [...]}}]} */
+    msx_json cands = msx_json_get(v, "candidates");
+    if (msx_json_type(cands) == MSX_JSON_ARRAY) {
+        c->shape = "gemini";
+        msx_json msg = msx_json_get(msx_json_at(cands, 0), "content");
+        if (msx_json_type(msg) == MSX_JSON_OBJECT)
+            read_message(c, msg, out, tools, NULL);
         return;
     }
     /* LangChain LLMResult */

@@ -598,6 +598,40 @@ static void test_langchain(void **state)
     one_free(&o);
 }
 
+static void test_langgraph_gemini(void **state)
+{
+    (void)state;
+    /* LangGraph: ("role", "text") tuples in, {"messages": [...]} out */
+    struct sspan sp[] = {{
+        .id = "0000000000000001", .name = "LangGraph", .type = "CHAIN",
+        .in = "{\"messages\":[[\"system\",\"Be brief.\"],[\"user\",\"Where is A-1?\"]]}",
+        .out = "{\"messages\":[{\"type\":\"human\",\"content\":\"Where is A-1?\"},"
+               "{\"type\":\"ai\",\"content\":\"\",\"tool_calls\":[{\"name\":\"lookup\","
+               "\"args\":{\"id\":\"A-1\"}}]},{\"type\":\"tool\",\"content\":\"shipped\"},"
+               "{\"type\":\"ai\",\"content\":\"It shipped.\"}]}",
+    }};
+    struct one o;
+    one_run(&o, sp, 1, "", "", "OK");
+    expect_io(&o, "messages", "Where is A-1?", "It shipped.");
+    assert_int_equal(o.t.n_input, 2);
+    assert_int_equal(o.t.input[0].role, MS_ROLE_SYSTEM);
+    one_free(&o);
+
+    /* Gemini generateContent */
+    struct sspan sp2[] = {{
+        .id = "0000000000000001", .name = "generate_content", .type = "CHAT_MODEL",
+        .in = "{\"model\":\"gemini\",\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":"
+              "\"Hi\"},{\"text\":\"there\"}]}]}",
+        .out = "{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":"
+               "\"Hello!\"},{\"functionCall\":{\"name\":\"f\",\"args\":{}}}]}}]}",
+    }};
+    one_run(&o, sp2, 1, "", "", "OK");
+    expect_io(&o, "gemini", "Hi\nthere", "Hello!");
+    assert_int_equal(o.t.n_tools, 1);
+    assert_true(eq(o.t.tools[0].name, "f"));
+    one_free(&o);
+}
+
 static void test_openinference(void **state)
 {
     (void)state;
@@ -833,6 +867,7 @@ int main(void)
         cmocka_unit_test(test_openai_responses),
         cmocka_unit_test(test_anthropic),
         cmocka_unit_test(test_langchain),
+        cmocka_unit_test(test_langgraph_gemini),
         cmocka_unit_test(test_openinference),
         cmocka_unit_test(test_older_genai),
         cmocka_unit_test(test_previews_and_nothing),
