@@ -52,16 +52,18 @@ static const char *const correction_phrases[] = {
     "that is the wrong", "thats not it", "that isnt right", "that isnt what", "not what i asked",
     "not what i meant", "not what i said", "not what i wanted", "you got it wrong",
     "you got that wrong", "youre wrong", "you are wrong", "wrong again", "still wrong",
-    "you * the wrong", "^i said", "but i said", "no i said", "i asked about", "i asked for", "i meant", "i didnt ask",
+    "you got the wrong", "you have the wrong", "you picked the wrong", "you checked the wrong",
+    "you looked up the wrong", "you looked at the wrong", "^i said", "but i said", "no i said",
+    "but i asked", "no i asked", "what i asked", "i asked you", "^no i meant", "i didnt ask",
     "i did not ask", "i never said", "you misunderstood", "misunderstood me", "you mixed up",
-    "^no thats", "^no that is", "^no its", "^no i", "^no not",
+    "^no i wanted", "^no i was asking", "^no not that", "^no not the",
     /* de */
-    "das ist falsch", "das stimmt nicht", "stimmt nicht", "nicht das was ich", "ich sagte",
-    "ich habe gesagt", "^nein das",
+    "das ist falsch", "das stimmt nicht", "nicht das was ich", "ich sagte", "ich habe gesagt",
+    "^nein das ist",
     /* fr */
-    "cest faux", "ce nest pas ce que", "^non cest", "jai dit",
+    "cest faux", "ce nest pas ce que", "^non cest pas", "jai dit",
     /* es */
-    "eso es incorrecto", "eso no es", "no es lo que", "^no eso",
+    "eso es incorrecto", "no es lo que", "^no eso no",
 };
 
 /* friction.repeat: the user says they are repeating themselves */
@@ -70,7 +72,7 @@ static const char *const repeat_phrases[] = {
     "i told you", "ive told you", "i have told you", "i already told", "i already said",
     "i already gave", "i already mentioned", "i already provided", "i already asked",
     "as i said", "like i said", "as i mentioned", "as i already", "i just said", "i just told",
-    "i just gave", "for the second time", "for the third time", "how many times", "i repeat",
+    "i just gave", "how many times do i", "how many times have i", "i repeat",
     /* de */
     "hab ich doch", "habe ich doch", "habe ich schon", "hab ich schon", "wie gesagt",
     /* fr */
@@ -83,15 +85,14 @@ static const char *const repeat_phrases[] = {
 /* friction.human: the user wants a person or another channel */
 static const char *const human_phrases[] = {
     /* en */
-    "human", "real person", "a person", "speak to someone", "talk to someone",
-    "speak to a", "talk to a", "speak with a", "talk with a", "manager", "supervisor",
-    "customer service", "customer support", "representative", "operator", "live agent",
-    "real agent", "an agent", "call the store", "call the shop", "call your", "call you",
+    "human", "real person", "speak to someone", "talk to someone", "speak to a", "talk to a",
+    "speak with a", "talk with a", "manager", "supervisor", "representative", "operator",
+    "live agent", "real agent", "an agent", "call the store", "call the shop", "call your",
     "call support", "ill call", "i will call", "contact the store",
     /* de */
-    "mitarbeiter", "mensch", "echte person", "kundenservice",
+    "mitarbeiter", "mensch", "echte person",
     /* fr */
-    "un humain", "une personne", "un conseiller", "service client",
+    "un humain", "une vraie personne", "un conseiller",
     /* es */
     "persona real", "un humano", "un agente",
 };
@@ -120,7 +121,7 @@ static const char *const refusal_phrases[] = {
 static const char *const giveup_phrases[] = {
     /* en */
     "forget it", "forget about it", "i give up", "useless", "waste of time", "ill call",
-    "i will call", "ill go elsewhere", "im done", "i am done", "screw it",
+    "i will call", "ill go elsewhere", "screw it",
     /* de */
     "vergiss es", "ich gebe auf",
     /* fr */
@@ -138,8 +139,8 @@ static const char *const weak_giveup_phrases[] = {
 
 /* The assistant asks for something (for "given again" repeats). */
 static const char *const ask_phrases[] = {
-    "tell me", "give me", "provide", "share", "confirm", "what is your", "whats your",
-    "which order", "your order number", "the order number",
+    "order number", "which order", "order id", "reference number", "tell me your",
+    "what is your", "whats your", "give me your", "provide your", "share your", "confirm your",
 };
 
 /* Words too common to say two requests are the same one. */

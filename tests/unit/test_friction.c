@@ -383,6 +383,18 @@ static void test_phrases(void **state)
         {"Where is it?", "I don't have access to order data.", "friction.refusal@2"},
         {"never mind", "Ok.", ""}, /* no problem before: just closing */
         {"Forget it.", "Ok.", "friction.abandon@2"},
+        /* closings and ordinary requests that look like the phrases */
+        {"No, I don't need anything else, thanks.", "Bye!", ""},
+        {"No, that's all. Thanks!", "Bye!", ""},
+        {"No, it's fine.", "Great.", ""},
+        {"No, not at the moment.", "Ok.", ""},
+        {"I asked for a refund last week, any news?", "It is on its way.", ""},
+        {"You sent the wrong item, can I return it?", "Yes.", ""},
+        {"How many times can I return an item?", "Twice.", ""},
+        {"Can a person other than me pick it up?", "Yes.", ""},
+        {"Ok, I'm done with the form.", "Great.", ""},
+        {"This is the second time my parcel is late.", "Sorry.", ""},
+        {"No, not that one: the jacket.", "Ok.", "friction.abandon@2 friction.correction@2"},
         {"Je vous ai d\xc3\xa9j\xc3\xa0 donn\xc3\xa9 le num\xc3\xa9ro.", "Merci.",
          "friction.repeat@2"},
         {"Olv\xc3\xad" "dalo.", "Ok.", "friction.abandon@2"},
