@@ -14,9 +14,11 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyze/analyze_int.h"
+#include "util/utf8.h"
 
 /* snprintf that may cut (messages are bounded on purpose). */
 #if defined(__GNUC__)
@@ -389,6 +391,73 @@ static ms_code check_degraded(struct msi_ctx *c, const struct err_site *sites, s
     return MS_OK;
 }
 
+/* ---- tools that answer with an error -------------------------------------- */
+
+static ms_str trim(ms_str s)
+{
+    while (s.len && (*s.ptr == ' ' || *s.ptr == '\n' || *s.ptr == '\t' || *s.ptr == '\r' ||
+                     *s.ptr == '"')) {
+        s.ptr++;
+        s.len--;
+    }
+    return s;
+}
+
+static bool starts_with(ms_str s, const char *p)
+{
+    size_t n = strlen(p);
+    return s.len >= n && memcmp(s.ptr, p, n) == 0;
+}
+
+/* A tool result that is an error report: {"error": <something>} as the
+ * first key, or text that starts like one ("Error: ...", a traceback). */
+static bool result_is_error(ms_str r)
+{
+    r = trim(r);
+    if (!r.len)
+        return false;
+    if (*r.ptr == '{') {
+        ms_str k = {r.ptr + 1, r.len - 1};
+        k = trim((ms_str){k.ptr, k.len});
+        if (!starts_with(k, "error\"") && !starts_with(k, "Error\""))
+            return false;
+        k.ptr += 6;
+        k.len -= 6;
+        while (k.len && (*k.ptr == ' ' || *k.ptr == ':')) {
+            k.ptr++;
+            k.len--;
+        }
+        return !(starts_with(k, "null") || starts_with(k, "false") || starts_with(k, "\"\"") ||
+                 starts_with(k, "{}") || starts_with(k, "[]") || k.len == 0);
+    }
+    static const char *const heads[] = {"Error:", "ERROR:", "error:", "Exception:",
+                                        "Traceback (most recent call last)"};
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+        if (starts_with(r, heads[i]))
+            return true;
+    return false;
+}
+
+static ms_code tool_error_result(struct msi_ctx *c, const ms_turn *tu, ms_str name, ms_str span,
+                                 long si, ms_str result, struct err_site *site, bool *has_site)
+{
+    char path[80] = "";
+    if (si >= 0)
+        sfmt(path, sizeof path, "spans[%ld].attributes.\"mlflow.spanOutputs\"", si);
+    if (msi_rule_selected(c->o, "error.tool") &&
+        !msi_finding_add(c, "error.tool", MS_SEV_WARN, tu, span,
+                         path[0] ? msi_s(path) : (ms_str){NULL, 0}, result,
+                         "tool %.*s returned an error: %.*s", (int)name.len, name.ptr,
+                         (int)msx_utf8_cut(result.ptr, result.len, 120), result.ptr))
+        return MS_E_NOMEM;
+    if (!*has_site) {
+        *has_site = true;
+        sfmt(site->what, sizeof site->what, "tool %.*s returned an error", (int)name.len,
+             name.ptr);
+    }
+    return MS_OK;
+}
+
 /* ---- per turn -------------------------------------------------------------- */
 
 static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site *site,
@@ -505,6 +574,47 @@ static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site
             *has_site = true;
             sfmt(site->what, sizeof site->what, "tool %.*s failed", (int)tc->name.len,
                      tc->name.ptr);
+        }
+    }
+
+    /* tool calls that ended OK but answered with an error */
+    if (tu->n_tools) {
+        for (size_t k = 0; k < tu->n_tools; k++) {
+            const ms_tool_call *tc = &tu->tools[k];
+            if (tc->failed || !result_is_error(tc->result))
+                continue;
+            long si = -1;
+            for (size_t i = 0; tc->span_id.len && i < tr->n_spans; i++)
+                if (str_eqz(tc->span_id, tr->spans[i].span_id))
+                    si = (long)i;
+            if (si >= 0 && es[si].failed)
+                continue;
+            ms_code rc = tool_error_result(c, tu, tc->name, tc->span_id, si, tc->result, site,
+                                           has_site);
+            if (rc != MS_OK)
+                return rc;
+        }
+    } else {
+        for (size_t i = 0; i < tr->n_spans; i++) {
+            const ms_span *sp = &tr->spans[i];
+            if (es[i].failed || !str_eqz(sp->span_type, "TOOL"))
+                continue;
+            const ms_attr *at = ms_span_attr(sp, "mlflow.spanOutputs");
+            if (!at)
+                continue;
+            char *txt = NULL;
+            size_t len = 0;
+            bool is_json = false;
+            if (ms_attr_decode(at, &txt, &len, &is_json) != MS_OK)
+                continue;
+            ms_str res = {txt, len};
+            ms_code rc = MS_OK;
+            if (result_is_error(res))
+                rc = tool_error_result(c, tu, sp->name, span_id_of(sp), (long)i, res, site,
+                                       has_site);
+            free(txt);
+            if (rc != MS_OK)
+                return rc;
         }
     }
     return MS_OK;

@@ -145,6 +145,38 @@ static void test_transcript_tool(void **state)
     free(a);
 }
 
+/* A tool that ends OK but answers with an error report. */
+static void test_tool_error_result(void **state)
+{
+    (void)state;
+    struct au_session *a = au_new("s");
+    au_turn(a, MS_STATE_OK, "q", "I could not find that order.");
+    au_span(a, 0, "0000000000000001", "", "agent", "AGENT", MS_STATUS_OK);
+    ms_span *t1 = au_span(a, 0, "0000000000000002", "0000000000000001", "lookup", "TOOL",
+                          MS_STATUS_OK);
+    au_io(a, 0, t1, "{\"id\": \"A-9\"}", "{\"error\": \"order A-9 not found\"}");
+    ms_span *t2 = au_span(a, 0, "0000000000000003", "0000000000000001", "lookup", "TOOL",
+                          MS_STATUS_OK);
+    au_io(a, 0, t2, "{\"id\": \"A-1\"}", "{\"error\": null, \"status\": \"ok\"}");
+    ms_span *t3 = au_span(a, 0, "0000000000000004", "0000000000000001", "weather", "TOOL",
+                          MS_STATUS_OK);
+    au_io(a, 0, t3, "{}", "\"Error: city is required\"");
+    ms_span *t4 = au_span(a, 0, "0000000000000005", "0000000000000001", "search", "TOOL",
+                          MS_STATUS_OK);
+    au_io(a, 0, t4, "{}", "\"No error found in the logs\"");
+    ms_findings *f = au_analyze(&a->s, "error.tool");
+    assert_int_equal(ms_findings_count(f), 2);
+    const ms_finding *g = ms_findings_at(f, 0);
+    tu_str_eq("message", g->message.ptr, g->message.len,
+              "tool lookup returned an error: {\"error\": \"order A-9 not found\"}");
+    tu_str_eq("path", g->path.ptr, g->path.len, "spans[1].attributes.\"mlflow.spanOutputs\"");
+    g = ms_findings_at(f, 1);
+    tu_str_eq("message", g->message.ptr, g->message.len,
+              "tool weather returned an error: Error: city is required");
+    ms_findings_free(f);
+    free(a);
+}
+
 static void test_degraded(void **state)
 {
     (void)state;
@@ -277,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_status_only_error),
         cmocka_unit_test(test_caught_and_tool),
         cmocka_unit_test(test_transcript_tool),
+        cmocka_unit_test(test_tool_error_result),
         cmocka_unit_test(test_degraded),
         cmocka_unit_test(test_clean_synthetic),
         cmocka_unit_test(test_fixture_sess_errors),
