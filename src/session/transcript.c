@@ -438,6 +438,19 @@ static bool read_message(struct ctx *c, msx_json m, struct mvec *out, struct tve
     return true;
 }
 
+static size_t read_items(struct ctx *c, msx_json list, struct mvec *out, struct tvec *tools,
+                         bool *lc)
+{
+    size_t got = 0;
+    struct msx_json_iter it = msx_json_iter_init(list);
+    ms_str k;
+    msx_json e;
+    while (msx_json_next(&it, &k, &e))
+        if (read_message(c, e, out, tools, lc))
+            got++;
+    return got;
+}
+
 /* A list of messages; LangChain chat-model inputs nest it once ([[...]]).
  * Returns how many elements read as messages. */
 static size_t read_list(struct ctx *c, msx_json list, struct mvec *out, struct tvec *tools,
@@ -450,16 +463,9 @@ static size_t read_list(struct ctx *c, msx_json list, struct mvec *out, struct t
         msx_json_type(msx_json_at(first, 0)) != MSX_JSON_STRING) {
         if (lc)
             *lc = true;
-        return read_list(c, msx_json_at(list, 0), out, tools, lc);
+        return read_items(c, first, out, tools, lc);
     }
-    size_t got = 0;
-    struct msx_json_iter it = msx_json_iter_init(list);
-    ms_str k;
-    msx_json e;
-    while (msx_json_next(&it, &k, &e))
-        if (read_message(c, e, out, tools, lc))
-            got++;
-    return got;
+    return read_items(c, list, out, tools, lc);
 }
 
 /* ---- inputs --------------------------------------------------------- */
