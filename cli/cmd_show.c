@@ -772,71 +772,107 @@ struct node {
     int depth;
 };
 
-static bool before(const ms_span *a, size_t ia, const ms_span *b, size_t ib)
+/* Spans keyed by an id (their own or their parent's), for binary search. */
+struct key {
+    const char *id;
+    int64_t start_ns;
+    size_t idx;
+};
+
+static int cmp_key(const void *a, const void *b)
 {
-    if (a->start_ns != b->start_ns)
-        return a->start_ns < b->start_ns;
-    return ia < ib;
+    const struct key *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    if (c)
+        return c;
+    if (x->start_ns != y->start_ns)
+        return x->start_ns < y->start_ns ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The first entry of keys[0..n) whose id is id, or n. */
+static size_t lower(const struct key *keys, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(keys[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 /* Depth-first order, children by start time; spans whose parent is not in
- * the trace (a root that never ended) start their own tree. */
+ * the trace (a root that never ended) start their own tree, in start
+ * order. O(n log n): a runaway agent leaves tens of thousands of spans. */
 static struct node *span_tree(const ms_trace *t, size_t *n_out)
 {
-    size_t n = t->n_spans;
-    size_t *ord = malloc((n ? n : 1) * sizeof *ord);
-    struct node *out = malloc((n ? n : 1) * sizeof *out);
-    size_t *stack = malloc((n ? n : 1) * sizeof *stack);
-    int *sdepth = malloc((n ? n : 1) * sizeof *sdepth);
-    bool *done = calloc(n ? n : 1, sizeof *done);
-    if (!ord || !out || !stack || !sdepth || !done) {
-        free(ord), free(out), free(stack), free(sdepth), free(done);
+    size_t n = t->n_spans, m = n ? n : 1;
+    struct key *by_id = malloc(m * sizeof *by_id), *by_parent = malloc(m * sizeof *by_parent);
+    struct key *roots = malloc(m * sizeof *roots);
+    struct node *out = malloc(m * sizeof *out);
+    size_t *stack = malloc(m * sizeof *stack);
+    int *sdepth = malloc(m * sizeof *sdepth);
+    bool *done = calloc(m, sizeof *done);
+    if (!by_id || !by_parent || !roots || !out || !stack || !sdepth || !done) {
+        free(by_id), free(by_parent), free(roots), free(out), free(stack), free(sdepth),
+            free(done);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) { /* insertion sort by start: traces are small */
-        size_t j = i;
-        while (j > 0 && before(&t->spans[i], i, &t->spans[ord[j - 1]], ord[j - 1])) {
-            ord[j] = ord[j - 1];
-            j--;
-        }
-        ord[j] = i;
+    for (size_t i = 0; i < n; i++) {
+        by_id[i] = (struct key){t->spans[i].span_id, 0, i};
+        by_parent[i] = (struct key){t->spans[i].parent_id, t->spans[i].start_ns, i};
     }
+    qsort(by_id, n, sizeof *by_id, cmp_key);
+    qsort(by_parent, n, sizeof *by_parent, cmp_key);
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ms_span *s = &t->spans[i];
+        size_t at = s->parent_id[0] ? lower(by_id, n, s->parent_id) : n;
+        bool has_parent = at < n && strcmp(by_id[at].id, s->parent_id) == 0 &&
+                          !(by_id[at].idx == i && (at + 1 >= n ||
+                                                   strcmp(by_id[at + 1].id, s->parent_id) != 0));
+        if (!has_parent)
+            roots[nr++] = (struct key){"", s->start_ns, i};
+    }
+    qsort(roots, nr, sizeof *roots, cmp_key);
     size_t k = 0;
-    for (size_t r = 0; r < n; r++) {
-        const ms_span *s = &t->spans[ord[r]];
-        bool has_parent = false;
-        if (s->parent_id[0])
-            for (size_t q = 0; q < n && !has_parent; q++)
-                has_parent = q != ord[r] && strcmp(t->spans[q].span_id, s->parent_id) == 0;
-        if (has_parent || done[ord[r]])
+    for (size_t r = 0; r < nr; r++) {
+        if (done[roots[r].idx])
             continue;
         size_t sp = 0;
-        stack[sp] = ord[r];
+        stack[sp] = roots[r].idx;
         sdepth[sp++] = 0;
-        done[ord[r]] = true;
+        done[roots[r].idx] = true;
         while (sp > 0) {
             sp--;
             size_t cur = stack[sp];
             int d = sdepth[sp];
             out[k].span = cur;
             out[k++].depth = d;
-            /* push children in reverse start order so the earliest pops first */
-            for (size_t q = n; q-- > 0;) {
-                const ms_span *c = &t->spans[ord[q]];
-                if (!done[ord[q]] && strcmp(c->parent_id, t->spans[cur].span_id) == 0) {
-                    done[ord[q]] = true;
-                    stack[sp] = ord[q];
+            const char *id = t->spans[cur].span_id;
+            size_t lo = lower(by_parent, n, id), hi = lo;
+            while (hi < n && strcmp(by_parent[hi].id, id) == 0)
+                hi++;
+            /* push in reverse start order so the earliest pops first */
+            for (size_t q = hi; q-- > lo;) {
+                size_t c = by_parent[q].idx;
+                if (!done[c]) {
+                    done[c] = true;
+                    stack[sp] = c;
                     sdepth[sp++] = d + 1;
                 }
             }
         }
     }
-    for (size_t r = 0; r < n; r++) /* cycles: whatever is left, flat */
-        if (!done[ord[r]]) {
-            out[k].span = ord[r];
+    for (size_t i = 0; i < n; i++) /* cycles: whatever is left, flat */
+        if (!done[i]) {
+            out[k].span = i;
             out[k++].depth = 0;
         }
-    free(ord), free(stack), free(sdepth), free(done);
+    free(by_id), free(by_parent), free(roots), free(stack), free(sdepth), free(done);
     *n_out = k;
     return out;
 }
