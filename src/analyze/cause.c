@@ -222,6 +222,64 @@ static size_t word_end(const char *p, size_t n, size_t i)
     return i;
 }
 
+static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                     "jul", "aug", "sep", "oct", "nov", "dec"};
+static const char *const month_names[] = {"january", "february", "march",     "april",
+                                          "may",     "june",     "july",      "august",
+                                          "september", "october", "november", "december"};
+
+/* 1..12 for a month's name or its three-letter abbreviation, else 0. */
+static int month_of(const char *w, size_t n)
+{
+    char b[12];
+    if (n < 3 || n >= sizeof b)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        b[i] = lower(w[i]);
+    b[n] = '\0';
+    for (int m = 0; m < 12; m++)
+        if ((n == 3 && memcmp(b, months[m], 3) == 0) || strcmp(b, month_names[m]) == 0 ||
+            (n == 4 && strcmp(b, "sept") == 0 && m == 8))
+            return m + 1;
+    return 0;
+}
+
+/* A day of the month at p[j..]: 1-31 with an optional st/nd/rd/th; sets
+ * *end past it. */
+static int day_at(const char *p, size_t n, size_t j, size_t *end)
+{
+    int d = 0;
+    size_t k = j;
+    while (k < n && k - j < 2 && is_digit((unsigned char)p[k]))
+        d = d * 10 + (p[k++] - '0');
+    if (k == j || d < 1 || d > 31 || (k < n && is_digit((unsigned char)p[k])))
+        return 0;
+    if (k + 1 < n && is_alpha((unsigned char)p[k]) && is_alpha((unsigned char)p[k + 1])) {
+        char s0 = lower(p[k]), s1 = lower(p[k + 1]);
+        if (!((s0 == 's' && s1 == 't') || (s0 == 'n' && s1 == 'd') || (s0 == 'r' && s1 == 'd') ||
+              (s0 == 't' && s1 == 'h')))
+            return 0;
+        k += 2;
+    }
+    if (k < n && is_alnum((unsigned char)p[k]))
+        return 0;
+    *end = k;
+    return d;
+}
+
+/* "January 30th", "Jan 30", "30 January" -> a date without a year,
+ * "xxxx-01-30", which matches 2026-01-30. */
+static bool push_day(struct msx_arena *a, struct toks *ts, int month, int day, size_t off,
+                     size_t len)
+{
+    char *s = msx_arena_alloc(a, 11);
+    if (!s)
+        return false;
+    snprintf(s, 11, "xxxx-%02d-%02d", month, day);
+    struct tok t = {s, 10, TK_DATE, 0, off, len};
+    return toks_push(a, ts, &t);
+}
+
 static bool classify_word(struct msx_arena *a, struct toks *ts, const char *p, size_t n,
                           size_t i, size_t e)
 {
@@ -233,6 +291,13 @@ static bool classify_word(struct msx_arena *a, struct toks *ts, const char *p, s
             digits++;
         else if (is_alpha((unsigned char)w[k]))
             letters++;
+    }
+    int mon = digits == 0 ? month_of(w, wn) : 0;
+    if (mon && e + 1 < n && p[e] == ' ') {
+        size_t end = 0;
+        int day = day_at(p, n, e + 1, &end);
+        if (day)
+            return push_day(a, ts, mon, day, i, end - i);
     }
     if (digits == 0) {
         /* a capitalised name, not at a sentence start: "Quay Lane" */
@@ -264,6 +329,15 @@ static bool classify_word(struct msx_arena *a, struct toks *ts, const char *p, s
     if (numeric) {
         /* its unit: the next word ("30 days", "5 business days") or % */
         size_t j = e;
+        if (j + 1 < n && p[j] == ' ' && digits <= 2 && wn <= 2) {
+            size_t me = word_end(p, n, j + 1);
+            int mon2 = month_of(p + j + 1, me - j - 1);
+            int day = 0;
+            for (k = 0; k < wn; k++)
+                day = day * 10 + (w[k] - '0');
+            if (mon2 && day >= 1 && day <= 31)
+                return push_day(a, ts, mon2, day, i, me - i);
+        }
         if (j < n && p[j] == '%')
             return push_qty(a, ts, w, wn, "%", 1, i, wn + 1);
         if (j < n && p[j] == ' ')
@@ -348,6 +422,9 @@ static bool tokenize(struct msx_arena *a, ms_str text, struct toks *ts)
 
 static bool tok_eq(const struct tok *x, const struct tok *y)
 {
+    if (x->kind == TK_DATE && y->kind == TK_DATE && x->norm_len == 10 && y->norm_len == 10 &&
+        (x->norm[0] == 'x' || y->norm[0] == 'x'))
+        return memcmp(x->norm + 5, y->norm + 5, 5) == 0;
     return x->kind == y->kind && x->norm_len == y->norm_len &&
            memcmp(x->norm, y->norm, x->norm_len) == 0;
 }
@@ -914,6 +991,15 @@ static bool user_says(const struct tinfo *ti, const struct tok *t)
     return kind_find(ti, S_USER, t, NULL) != NULL;
 }
 
+/* Did the user say t at turn j or before? */
+static bool user_origin(const struct walk *w, int64_t j, const struct tok *t)
+{
+    for (int64_t m = 1; m <= j; m++)
+        if (user_says(&w->ti[m - 1], t))
+            return true;
+    return false;
+}
+
 /* Content walk: the earliest earlier turn that holds a suspect token of
  * the focus turn's answer or tool arguments. */
 static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
@@ -951,7 +1037,11 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
                                                s->cls == C_IMPLICIT, &ct);
             bool named = s->cls == C_CORRECTION && s->turn != s->focus && user_says(ki, t);
             bool anom = !qty_only && origin_suspect(w, j, o);
-            int q = cs ? 3 : named ? 2 : anom ? 1 : 0;
+            /* the user says the answer is wrong: what it carried in from
+             * the system (not from the user's own words) is suspect */
+            bool corrected = s->cls == C_CORRECTION && s->turn != s->focus &&
+                             !user_origin(w, j, t);
+            int q = cs ? 3 : named ? 2 : (anom || corrected) ? 1 : 0;
             if (!q)
                 continue;
             if (best_j == 0 || j < best_j || (j == best_j && q > best_q)) {
@@ -1872,7 +1962,13 @@ static ms_code run_cause(struct msi_ctx *c)
             if (s->how == H_NONE || s->root != r)
                 continue;
             members[nm++] = i;
-            if (s->turn > r)
+            /* a root is told only when something crossed turns: content
+             * or a document carried from an earlier turn, or a history
+             * break or the window passed before a later symptom. A
+             * symptom that is its own cause (or a correction of the turn
+             * before with nothing carried into it) only joins such a root. */
+            if (((s->how == H_CONTENT || s->how == H_DOC) && s->root < s->focus) ||
+                (s->how == H_STRUCT && s->turn > s->root))
                 later = true;
         }
         if (nm && later && !emit_group(&w, r, members, nm))

@@ -462,8 +462,9 @@ static void test_context_window_run(void **state)
     free(f);
 }
 
-/* A repeat after a failed turn: the failure is the root. */
-static void test_repeat_after_error(void **state)
+/* A symptom that is its own cause gives no root: a repeat after a failed
+ * turn, a correction of an answer with nothing carried into it. */
+static void test_own_causes_stay_silent(void **state)
 {
     (void)state;
     struct fx *f = fx_new();
@@ -471,22 +472,44 @@ static void test_repeat_after_error(void **state)
     fx_turn(f, "Can you also look up order A-1213?", NULL);
     f->traces[1].info.state = MS_STATE_ERROR;
     fx_turn(f, "Hello? Can you look up order A-1213?", "Order A-1213 is the hiking boots.");
+    fx_turn(f, "How much is express delivery?", "Express shipping takes 1-2 business days.");
+    fx_turn(f, "That's not what I asked. I wanted the price.", "Express shipping costs 9.99.");
     const char *sy[] = {"error.trace@2: turn failed: UpstreamTimeoutError",
-                        "friction.repeat@3: the user repeats turn 2's request"};
+                        "friction.repeat@3: the user repeats turn 2's request",
+                        "friction.correction@5: the user corrects turn 4's answer"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 0);
+    ms_findings_free(out);
+    free(f);
+}
+
+/* A stale tool result at turn 2 ("delivered on 2026-01-30"), reworded by
+ * turn 3 ("January 30th") and corrected at turn 4. */
+static void test_stale_tool_result(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "Hi, I have a question about my standing desk.", "Sure, what's the order number?");
+    fx_turn(f, "It's order A-2210.",
+            "Order A-2210 is the standing desk; status: delivered, delivered on 2026-01-30.");
+    fx_tool(f, 2, "lookup_order", "{\"order_id\": \"A-2210\"}",
+            "{\"order_id\": \"A-2210\", \"status\": \"delivered\", \"delivered_on\": "
+            "\"2026-01-30\"}",
+            false, NULL);
+    fx_turn(f, "So what should I do about it?",
+            "Since it was delivered on January 30th, you can start a return within 14 days.");
+    fx_turn(f, "I never said I want to return it, that's wrong, it has not even arrived yet!",
+            "I'm sorry. Order A-2210 is in transit; tracking number 1Z2210X.");
+    fx_tool(f, 4, "check_shipping", "{\"order_id\": \"A-2210\"}",
+            "{\"order_id\": \"A-2210\", \"status\": \"in_transit\"}", false, NULL);
+    const char *sy[] = {"friction.correction@4: the user corrects turn 3's answer"};
     ms_findings *out = run(f, sy, TU_COUNT(sy));
     assert_int_equal(count_roots(out), 1);
     const ms_finding *r = root_at(out, 2);
     assert_non_null(r);
-    TU_TRUE("cause", chain_has(r, 2, "error.trace"));
-    ms_findings_free(out);
-    free(f);
-    /* the same repeat without a failure before it: no root */
-    f = fx_new();
-    fx_turn(f, "Where is my order A-1077?", "Order A-1077 is in transit.");
-    fx_turn(f, "Where is my order A-1077?", "Order A-1077 is in transit.");
-    const char *sy2[] = {"friction.repeat@2: the user repeats turn 1's request"};
-    out = run(f, sy2, TU_COUNT(sy2));
-    assert_int_equal(count_roots(out), 0);
+    TU_TRUE("the tool result", has(r->message, "tool lookup_order returned '2026-01-30'"));
+    TU_TRUE("reworded at turn 3", chain_has(r, 3, "'January 30th' from turn 2"));
+    tu_i64_eq("last link", r->chain[r->n_chain - 1].turn, 4);
     ms_findings_free(out);
     free(f);
 }
@@ -667,7 +690,8 @@ int main(void)
         cmocka_unit_test(test_history_drop),
         cmocka_unit_test(test_wrong_tool_argument),
         cmocka_unit_test(test_context_window_run),
-        cmocka_unit_test(test_repeat_after_error),
+        cmocka_unit_test(test_own_causes_stay_silent),
+        cmocka_unit_test(test_stale_tool_result),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_odd_content),
         cmocka_unit_test(test_fixture_rag_outdated),
