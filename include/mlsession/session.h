@@ -211,6 +211,15 @@ MS_API ms_code ms_session_build(const ms_trace *const *traces, size_t n, ms_sess
                                 struct ms_error *err);
 MS_API void ms_session_free(ms_session *s); /* NULL ok; frees only what it owns */
 
+/* Visits every session of l (built with with_trace_ids), each loaded with
+ * spans and its turns built, fetching the traces of many sessions per
+ * store query (memory bounded by the batch). The session passed is valid
+ * only during the call; fn returns false to stop early. Sessions come in
+ * the list's order. */
+typedef bool (*ms_session_visit_fn)(void *ctx, const ms_session *s);
+MS_API ms_code ms_sessions_foreach(ms_store *st, const ms_session_list *l,
+                                   ms_session_visit_fn fn, void *ctx, struct ms_error *err);
+
 /* Streaming, for sessions too long to hold: the same turns, a chunk of
  * traces at a time; memory stays bounded by the chunk. */
 typedef struct ms_session_iter ms_session_iter;

@@ -14,6 +14,7 @@
 #include "session/session_int.h"
 #include "session/transcript.h"
 #include "store/store.h"
+#include "util/buf.h"
 
 #define CHUNK 256 /* traces with spans held at once by the iterator */
 
@@ -518,4 +519,114 @@ void ms_session_iter_close(ms_session_iter *it)
     msi_transcriber_free(it->tx);
     msx_arena_release(&it->arena);
     free(it);
+}
+
+/* ---- every session of a list ------------------------------------------ */
+
+#define BATCH_TRACES 512 /* traces fetched with spans per store query */
+
+static bool id_quotable(ms_str id)
+{
+    for (size_t i = 0; i < id.len; i++) {
+        char c = id.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return id.len > 0;
+}
+
+/* Sessions [from, to) of l: their traces by id in one query, then each
+ * session built and visited. *stop when fn said so. */
+static ms_code visit_batch(ms_store *st, const ms_session_list *l, size_t from, size_t to,
+                           ms_session_visit_fn fn, void *ctx, bool *stop, struct ms_error *err)
+{
+    struct msx_buf text;
+    msx_buf_init(&text, MSX_CAP_LINE);
+    msx_buf_adds(&text, "trace.request_id IN (");
+    size_t most = 0;
+    for (size_t i = from; i < to; i++) {
+        const ms_session_summary *s = ms_session_list_at(l, i);
+        for (int64_t k = 0; k < s->turns; k++) {
+            msx_buf_adds(&text, "'");
+            msx_buf_add(&text, s->trace_ids[k].ptr, s->trace_ids[k].len);
+            msx_buf_adds(&text, "',");
+        }
+        if ((size_t)s->turns > most)
+            most = (size_t)s->turns;
+    }
+    msx_buf_adds(&text, ")");
+    msx_buf_addc(&text, '\0');
+    ms_filter *f = NULL;
+    ms_trace_set *set = NULL;
+    const ms_trace **turns = malloc((most ? most : 1) * sizeof *turns);
+    ms_code rc = msx_buf_status(&text) == MS_OK && turns ? MS_OK : nomem(err);
+    if (rc == MS_OK)
+        rc = ms_filter_parse(text.ptr, &f, err);
+    if (rc == MS_OK)
+        rc = msi_store_scan_all(st, NULL, 0, f, &set, err);
+    if (rc == MS_OK)
+        rc = msi_store_load_spans(st, set, 0, ms_trace_set_count(set), err);
+    for (size_t i = from; rc == MS_OK && !*stop && i < to; i++) {
+        const ms_session_summary *s = ms_session_list_at(l, i);
+        size_t n = 0;
+        for (int64_t k = 0; k < s->turns; k++) {
+            const ms_trace *t = ms_trace_set_find(set, s->trace_ids[k].ptr);
+            if (t) /* gone since the list was made: left out */
+                turns[n++] = t;
+        }
+        ms_session *sess = NULL;
+        rc = ms_session_build(turns, n, &sess, err);
+        if (rc == MS_OK && !fn(ctx, sess))
+            *stop = true;
+        ms_session_free(sess);
+    }
+    ms_trace_set_free(set);
+    ms_filter_free(f);
+    free(turns);
+    msx_buf_release(&text);
+    return rc;
+}
+
+ms_code ms_sessions_foreach(ms_store *st, const ms_session_list *l, ms_session_visit_fn fn,
+                            void *ctx, struct ms_error *err)
+{
+    size_t n = ms_session_list_count(l);
+    bool stop = false;
+    ms_code rc = MS_OK;
+    size_t i = 0;
+    while (rc == MS_OK && !stop && i < n) {
+        const ms_session_summary *s = ms_session_list_at(l, i);
+        if (!s->trace_ids)
+            return msi_error(err, MS_E_INVALID, "the session list has no trace ids");
+        bool plain = true;
+        for (int64_t k = 0; k < s->turns && plain; k++)
+            plain = id_quotable(s->trace_ids[k]);
+        if (!plain || !s->session_id.len) {
+            /* an id no filter can quote, or the unsessioned bucket: alone */
+            ms_session *sess = NULL;
+            if (s->session_id.len && !memchr(s->session_id.ptr, 0, s->session_id.len)) {
+                rc = ms_session_load(st, NULL, 0, s->session_id.ptr, &sess, err);
+                if (rc == MS_OK && !fn(ctx, sess))
+                    stop = true;
+                ms_session_free(sess);
+            }
+            i++;
+            continue;
+        }
+        size_t j = i + 1, traces = (size_t)s->turns;
+        while (j < n) {
+            const ms_session_summary *t = ms_session_list_at(l, j);
+            bool ok = t->trace_ids && t->session_id.len;
+            for (int64_t k = 0; ok && k < t->turns; k++)
+                ok = id_quotable(t->trace_ids[k]);
+            if (!ok || traces + (size_t)t->turns > BATCH_TRACES)
+                break;
+            traces += (size_t)t->turns;
+            j++;
+        }
+        rc = visit_batch(st, l, i, j, fn, ctx, &stop, err);
+        i = j;
+    }
+    return rc;
 }

@@ -324,6 +324,59 @@ static void test_store_kinds_agree(void **state)
     ms_session_list_free(l);
 }
 
+/* ms_sessions_foreach visits every session of the list once, with the
+ * same turns (and spans) as ms_session_load of each. */
+struct visit {
+    ms_store *st;
+    size_t seen, turns;
+};
+
+static bool visit_one(void *ctx, const ms_session *s)
+{
+    struct visit *v = ctx;
+    ms_session *one = NULL;
+    struct ms_error err = {0};
+    char id[256];
+    snprintf(id, sizeof id, "%.*s", (int)s->session_id.len, s->session_id.ptr);
+    if (ms_session_load(v->st, NULL, 0, id, &one, &err) != MS_OK)
+        fail_msg("%s: %s", id, err.msg);
+    assert_int_equal(one->n_turns, s->n_turns);
+    for (size_t i = 0; i < s->n_turns; i++) {
+        assert_true(eq(one->turns[i].trace->info.trace_id, s->turns[i].trace->info.trace_id));
+        assert_int_equal(one->turns[i].trace->n_spans, s->turns[i].trace->n_spans);
+        assert_int_equal(one->turns[i].n_output, s->turns[i].n_output);
+    }
+    ms_session_free(one);
+    v->seen++;
+    v->turns += s->n_turns;
+    return true;
+}
+
+static void test_foreach(void **state)
+{
+    (void)state;
+    const char *uris[] = {"sqlite:///" FIX "sqlite/mlflow.db", FIX "export/exp-1.json"};
+    for (size_t u = 0; u < TU_COUNT(uris); u++) {
+        ms_store *st = NULL;
+        struct ms_error err = {0};
+        assert_int_equal(ms_store_open(uris[u], &st, &err), MS_OK);
+        struct ms_session_query q = {0};
+        q.version = 1;
+        q.with_trace_ids = true;
+        ms_session_list *l = NULL;
+        assert_int_equal(ms_sessions_list(st, &q, &l, &err), MS_OK);
+        struct visit v = {st, 0, 0};
+        assert_int_equal(ms_sessions_foreach(st, l, visit_one, &v, &err), MS_OK);
+        assert_int_equal(v.seen, ms_session_list_count(l));
+        size_t turns = 0;
+        for (size_t i = 0; i < ms_session_list_count(l); i++)
+            turns += (size_t)ms_session_list_at(l, i)->turns;
+        assert_int_equal(v.turns, turns);
+        ms_session_list_free(l);
+        ms_store_close(st);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_group_aggregates),
         cmocka_unit_test(test_group_filter),
         cmocka_unit_test(test_store_kinds_agree),
+        cmocka_unit_test(test_foreach),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
