@@ -644,6 +644,23 @@ static void test_fixture_corrections(void **state)
     ms_findings_free(f);
 }
 
+/* Fault c: the window passed at turn 22; the failing check at 40 and the
+ * assistant asking again roots there. */
+static void test_fixture_context_overflow(void **state)
+{
+    (void)state;
+    ms_findings *f = analyze_fixture(FIXDB, "sess-context-overflow");
+    if (!f)
+        skip();
+    assert_int_equal(count_roots(f), 1);
+    const ms_finding *r = root_at(f, 22);
+    assert_non_null(r);
+    TU_TRUE("the window", has(r->message, "context.window"));
+    tu_i64_eq("symptom last", r->chain[r->n_chain - 1].turn, 40);
+    TU_TRUE("the check at 40", chain_has(r, 40, "context_within_window=false"));
+    ms_findings_free(f);
+}
+
 /* No root cause where nothing went wrong across turns. */
 static void test_fixture_clean(void **state)
 {
@@ -651,7 +668,9 @@ static void test_fixture_clean(void **state)
     static const char *const clean[] = {
         "sess-happy-rag", "sess-openai", "sess-http-wrapper", "sess-tag-only", "sess-unicode",
         "conv-7f3c2a9e", "3e1f5b7a-9c2d-4e8f-a1b6-7d9c0e2f4a58", "sess-idle-gap",
-        "sess-tool-loop", "sess-crash", "stg-sess-01", "stg-sess-02", "stg-sess-03"};
+        "sess-tool-loop", "sess-crash", "stg-sess-01", "stg-sess-02", "stg-sess-03",
+        /* failures that are their own cause: a timeout, a rejected postcode */
+        "sess-errors"};
     for (size_t i = 0; i < TU_COUNT(clean); i++) {
         ms_findings *f = analyze_fixture(FIXDB, clean[i]);
         if (!f)
@@ -697,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_fixture_rag_outdated),
         cmocka_unit_test(test_fixture_history_drop),
         cmocka_unit_test(test_fixture_corrections),
+        cmocka_unit_test(test_fixture_context_overflow),
         cmocka_unit_test(test_fixture_clean),
         cmocka_unit_test(test_fixture_v2_no_assessments),
     };
