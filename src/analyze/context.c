@@ -644,11 +644,14 @@ static ms_code check_drop(struct msi_ctx *c, const struct tinfo *ti)
                 corr = &s->turns[k];
                 break;
             }
+        /* the assessments analyzer runs before this one, when selected */
+        bool scored = msi_rule_selected(c->o, "assessment.failing");
         char after[320];
         size_t off = 0;
         if (!fail_after && !corr)
-            off += (size_t)snprintf(after, sizeof after,
-                                    "no failing score or user correction after it");
+            off += (size_t)snprintf(after, sizeof after, "%s after it",
+                                    scored ? "no failing score or user correction"
+                                           : "no user correction");
         else {
             off += (size_t)snprintf(after, sizeof after, "after it:");
             if (fail_after)
