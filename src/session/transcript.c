@@ -537,8 +537,11 @@ static void read_input(struct ctx *c, msx_json v, struct mvec *out, int depth)
         if (xt == MSX_JSON_STRING) {
             ms_str s = msx_json_str(x);
             vec_push_msg(c, out, MS_ROLE_USER, dup_str(c, s.ptr, s.len), (ms_str){NULL, 0});
-            if (!c->shape)
-                c->shape = lc ? "langchain" : "dict";
+            if (!c->shape) {
+                bool responses = strcmp(user_keys[i], "input") == 0 &&
+                                 msx_json_type(msx_json_get(v, "model")) != MSX_JSON_NONE;
+                c->shape = lc ? "langchain" : responses ? "openai.responses" : "dict";
+            }
             return;
         }
         if (xt == MSX_JSON_ARRAY) {
@@ -874,6 +877,11 @@ static bool span_io(struct ctx *c, msi_transcriber *tx, const ms_span *s, struct
             io->shape = out_shape;
         else
             io->shape = in_shape ? in_shape : "messages";
+        /* OpenInference spans that MLflow mirrored into spanInputs */
+        if (ms_span_attr(s, "openinference.span.kind") &&
+            (strcmp(io->shape, "dict") == 0 || strcmp(io->shape, "messages") == 0 ||
+             strcmp(io->shape, "text") == 0))
+            io->shape = "openinference";
         io->src = MS_IO_SPAN;
         return true;
     }
@@ -1222,8 +1230,10 @@ static uint64_t msg_hash(const ms_message *m)
 
 /* How many of the input's messages repeat the previous conversation P:
  * after leading system messages, the longest k such that the input's
- * first k messages equal P's last k (full or windowed history) or P's
- * first k; at least the last input message stays new. */
+ * first k messages equal P's last k (full or windowed history), or P's
+ * first k, or P's length when at least half of P's messages are found in
+ * place (a history edited on the way); at least the last input message
+ * stays new. */
 static void detect_history(msi_transcriber *tx, ms_turn *turn, const uint64_t *h)
 {
     size_t n = turn->n_input, s = 0;
@@ -1255,6 +1265,15 @@ static void detect_history(msi_transcriber *tx, ms_turn *turn, const uint64_t *h
         pre++;
     if (pre > best)
         best = pre;
+    /* or P with some messages edited (an app that rewrites or summarises
+     * its history): same length, most messages equal in place */
+    if (best < np && ni > np && np <= TX_MAX_MATCH) {
+        size_t same = 0;
+        for (size_t j = 0; j < np; j++)
+            same += I[j] == P[j];
+        if (same > 0 && 2 * same >= np)
+            best = np;
+    }
     if (best > 0) {
         turn->first_new = s + best;
         turn->carries_history = true;
