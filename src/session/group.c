@@ -7,6 +7,7 @@
  * output cut to a few hundred bytes), so a million traces fit in a small
  * budget. The session id and user of a trace are read here too.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,24 +290,136 @@ static void warn(struct msi_sacc *a, const char *fmt, ...)
     a->n_warnings++;
 }
 
+/* A preview is the request or response as JSON, often cut at 1000 bytes
+ * by MLflow: {"question": "..."}, {"messages": [...]}, a chat completion...
+ * For a list the words matter more than the shape, so the text of the
+ * most telling string member is taken when there is one (the last user
+ * message, the answer); else the preview as is. No full parse: the JSON is
+ * often cut. */
+static const char *const IN_KEYS[] = {"\"question\": \"", "\"query\": \"", "\"message\": \"",
+                                      "\"input\": \"", "\"prompt\": \"", NULL};
+static const char *const OUT_KEYS[] = {"\"answer\": \"", "\"output\": \"", "\"response\": \"",
+                                       "\"output_text\": \"", NULL};
+
+static const char *find_last(const char *h, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    const char *last = NULL;
+    for (const char *p = h; n >= m && (p = memmem(p, n - (size_t)(p - h), needle, m));
+         p += m)
+        last = p;
+    return last;
+}
+
+/* Decodes the JSON string body at p (after its opening quote) into dst
+ * (at most cap-4 bytes); true if it ended with a closing quote. */
+static size_t json_body(const char *p, const char *end, char *dst, size_t cap, bool *closed)
+{
+    size_t n = 0;
+    *closed = false;
+    while (p < end && n + 4 < cap) {
+        char c = *p++;
+        if (c == '"') {
+            *closed = true;
+            break;
+        }
+        if (c == '\\' && p < end) {
+            char e = *p++;
+            switch (e) {
+            case 'n':
+            case 'r':
+            case 't':
+                c = ' ';
+                break;
+            case 'u': {
+                unsigned v = 0;
+                int k = 0;
+                for (; k < 4 && p < end; k++, p++) {
+                    char h = *p;
+                    v = v * 16 + (unsigned)(h >= 'a' ? h - 'a' + 10 : h >= 'A' ? h - 'A' + 10 : h - '0');
+                }
+                if (v >= 0xD800 && v < 0xE000)
+                    v = 0xFFFD; /* a surrogate half: not worth pairing here */
+                if (v < 0x80) {
+                    c = (char)v;
+                    break;
+                }
+                if (v < 0x800) {
+                    dst[n++] = (char)(0xC0 | (v >> 6));
+                    c = (char)(0x80 | (v & 0x3F));
+                } else {
+                    dst[n++] = (char)(0xE0 | (v >> 12));
+                    dst[n++] = (char)(0x80 | ((v >> 6) & 0x3F));
+                    c = (char)(0x80 | (v & 0x3F));
+                }
+                break;
+            }
+            default:
+                c = e;
+            }
+        }
+        dst[n++] = c;
+    }
+    return n;
+}
+
+static void keep_text(char *dst, const char *p, size_t n, bool cut);
+
+static bool preview_member(char *dst, ms_str s, bool output)
+{
+    char tmp[PREVIEW_KEEP * 2];
+    bool closed;
+    if (s.len > 1 && s.ptr[0] == '"') { /* a JSON string */
+        size_t n = json_body(s.ptr + 1, s.ptr + s.len, tmp, sizeof tmp, &closed);
+        keep_text(dst, tmp, msx_utf8_cut(tmp, n, n), !closed);
+        return true;
+    }
+    if (!s.len || (s.ptr[0] != '{' && s.ptr[0] != '['))
+        return false;
+    const char *hit = NULL, *key = NULL;
+    for (const char *const *k = output ? OUT_KEYS : IN_KEYS; *k && !hit; k++)
+        if ((hit = find_last(s.ptr, s.len, *k)))
+            key = *k;
+    if (!hit) {
+        key = "\"content\": \"";
+        hit = output ? memmem(s.ptr, s.len, key, strlen(key)) : find_last(s.ptr, s.len, key);
+    }
+    if (!hit) {
+        key = "\"text\": \"";
+        hit = find_last(s.ptr, s.len, key);
+    }
+    if (!hit)
+        return false;
+    const char *from = hit + strlen(key);
+    size_t n = json_body(from, s.ptr + s.len, tmp, sizeof tmp, &closed);
+    if (!n)
+        return false;
+    keep_text(dst, tmp, msx_utf8_cut(tmp, n, n), !closed);
+    return true;
+}
+
 /* Copies at most PREVIEW_KEEP bytes, cut on a character boundary, with an
  * ellipsis when cut. */
-static void keep_preview(char *dst, ms_str s)
+static void keep_text(char *dst, const char *p, size_t n, bool cut)
+{
+    if (n > PREVIEW_KEEP) {
+        n = msx_utf8_cut(p, n, PREVIEW_KEEP - 3);
+        cut = true;
+    }
+    memcpy(dst, p, n);
+    if (cut)
+        memcpy(dst + n, "\xe2\x80\xa6", 3), n += 3;
+    dst[n] = 0;
+}
+
+static void keep_preview(char *dst, ms_str s, bool output)
 {
     if (!s.ptr) {
         dst[0] = 0;
         return;
     }
-    size_t n = s.len;
-    bool cut = false;
-    if (n > PREVIEW_KEEP) {
-        n = msx_utf8_cut(s.ptr, s.len, PREVIEW_KEEP - 3);
-        cut = true;
-    }
-    memcpy(dst, s.ptr, n);
-    if (cut)
-        memcpy(dst + n, "\xe2\x80\xa6", 3), n += 3;
-    dst[n] = 0;
+    if (!preview_member(dst, s, output))
+        keep_text(dst, s.ptr, s.len, false);
 }
 
 static int id_cmp(ms_str a, const char *b)
@@ -365,7 +478,7 @@ ms_code msi_sacc_add(struct msi_sacc *a, const struct msi_session_row *r)
     if (first) {
         s->first_start = r->start_ms;
         keep_id(s->first_tid, r->trace_id);
-        keep_preview(s->first_input, r->request_preview);
+        keep_preview(s->first_input, r->request_preview, false);
         if (!s->exp.len && r->experiment_id.len) {
             char *c = msx_arena_strndup(&a->arena, r->experiment_id.ptr, r->experiment_id.len);
             if (!c)
@@ -376,7 +489,7 @@ ms_code msi_sacc_add(struct msi_sacc *a, const struct msi_session_row *r)
     if (last) {
         s->last_start = r->start_ms;
         keep_id(s->last_tid, r->trace_id);
-        keep_preview(s->last_output, r->response_preview);
+        keep_preview(s->last_output, r->response_preview, true);
     }
     if (r->user_id.len && (!s->user.len || r->start_ms < s->user_start)) {
         char *c = msx_arena_strndup(&a->arena, r->user_id.ptr, r->user_id.len);
