@@ -310,6 +310,8 @@ static void print_text(struct msx_buf *b, const struct result *rs, size_t n)
         for (size_t i = 0; i < ms_findings_count(rs[k].f); i++)
             text_finding(b, ms_findings_at(rs[k].f, i));
     }
+    if (n == 0)
+        msx_buf_adds(b, "no sessions\n");
     if (n > 1) {
         msx_buf_addf(b, "\n%zu sessions, %zu finding%s: ", n, all, all == 1 ? "" : "s");
         count_line(b, total);

@@ -74,6 +74,29 @@ static ms_str attr_val(const ms_attr *a)
     return a ? a->value : (ms_str){NULL, 0};
 }
 
+/* The value of a string attribute as recorded, unquoted when it is a JSON
+ * string ("\"TOOL\"" and "TOOL" both read TOOL). */
+static bool attr_is(const ms_span *sp, const char *key, const char *want)
+{
+    const ms_attr *a = ms_span_attr(sp, key);
+    if (!a)
+        return false;
+    ms_str v = a->value;
+    if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') {
+        v.ptr++;
+        v.len -= 2;
+    }
+    return str_eqz(v, want);
+}
+
+/* A tool call: MLflow's TOOL span type, OpenInference's span kind or the
+ * GenAI operation. */
+static bool is_tool_span(const ms_span *sp)
+{
+    return str_eqz(sp->span_type, "TOOL") || attr_is(sp, "openinference.span.kind", "TOOL") ||
+           attr_is(sp, "gen_ai.operation.name", "execute_tool");
+}
+
 static void read_span_err(const ms_span *sp, struct span_err *e)
 {
     memset(e, 0, sizeof *e);
@@ -89,7 +112,7 @@ static void read_span_err(const ms_span *sp, struct span_err *e)
         break;
     }
     e->failed = sp->status == MS_STATUS_ERROR || e->event >= 0;
-    e->is_tool = str_eqz(sp->span_type, "TOOL");
+    e->is_tool = is_tool_span(sp);
 }
 
 /* Two failures are the same exception when type and message match (or,
@@ -597,7 +620,7 @@ static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site
     } else {
         for (size_t i = 0; i < tr->n_spans; i++) {
             const ms_span *sp = &tr->spans[i];
-            if (es[i].failed || !str_eqz(sp->span_type, "TOOL"))
+            if (es[i].failed || !es[i].is_tool)
                 continue;
             const ms_attr *at = ms_span_attr(sp, "mlflow.spanOutputs");
             if (!at)

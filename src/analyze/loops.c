@@ -105,6 +105,27 @@ static ms_str decoded_attr(struct msx_arena *a, const ms_span *sp, const char *k
     return copy ? (ms_str){copy, len} : (ms_str){NULL, 0};
 }
 
+static bool attr_is(const ms_span *sp, const char *key, const char *want)
+{
+    const ms_attr *a = ms_span_attr(sp, key);
+    if (!a)
+        return false;
+    ms_str v = a->value;
+    if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') {
+        v.ptr++;
+        v.len -= 2;
+    }
+    return str_eqz(v, want);
+}
+
+/* A tool call: MLflow's TOOL span type, OpenInference's span kind or the
+ * GenAI operation. */
+static bool is_tool_span(const ms_span *sp)
+{
+    return str_eqz(sp->span_type, "TOOL") || attr_is(sp, "openinference.span.kind", "TOOL") ||
+           attr_is(sp, "gen_ai.operation.name", "execute_tool");
+}
+
 static long find_span(const ms_trace *t, ms_str id)
 {
     for (size_t i = 0; id.len && i < t->n_spans; i++)
@@ -148,7 +169,7 @@ static ms_code collect_calls(struct msi_ctx *c, struct call **out, size_t *n_out
             continue;
         for (size_t i = 0; i < tu->trace->n_spans; i++) {
             const ms_span *sp = &tu->trace->spans[i];
-            if (!str_eqz(sp->span_type, "TOOL"))
+            if (!is_tool_span(sp))
                 continue;
             struct call *cl = &calls[n++];
             cl->turn = t;
