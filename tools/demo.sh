@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make demo`: the most useful commands that exist so far, on the bundled
-# example store (examples/mlflow.db, written by the real MLflow SDK):
-#   1. the turns of session demo-outdated-policy, as `mlflow traces search` lists them;
-#   2. turn 3, where the retriever returned an outdated refund policy, as
-#      `mlflow traces get` prints it.
+# `make demo`: on the bundled example store (examples/mlflow.db, written by
+# the real MLflow SDK):
+#   1. every session with its aggregates (sessions list);
+#   2. the most troubled one, demo-outdated-policy, turn by turn (sessions show);
+#   3. what went wrong there and the turn where it started (analyze): the
+#      retriever at turn 3 returned an outdated refund policy, and the wrong
+#      "30 days" comes back at turns 4 and 5.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 ms="$BUILD/mlsession --tracking-uri examples/mlflow.db"
 run() { echo "\$ $*" >&2; "$@"; echo >&2; }
-run $ms experiments list
-filter='metadata.`mlflow.trace.session` = '"'demo-outdated-policy'"
-echo "# the six turns of session demo-outdated-policy" >&2
-run $ms traces search --filter-string "$filter" --order-by "timestamp_ms ASC"
-# turn 3: the third row of the table (after the header and the dashes)
-id=$($ms traces search --filter-string "$filter" --order-by "timestamp_ms ASC" | awk 'NR == 5 {print $1}')
-echo "# turn 3: the retriever returns an outdated document (kb://policies/refunds-2024.md)" >&2
-echo "\$ $ms traces get --trace-id $id | grep -m3 refunds-2024" >&2
-$ms traces get --trace-id "$id" | grep -m3 -o '.\{60\}refunds-2024.md.\{40\}' || true
-echo "# (the whole trace: the same command without '| grep'; see also: $BUILD/mlsession --help)" >&2
+echo "# 1. the sessions of the example store" >&2
+run $ms sessions list
+echo "# 2. the most troubled one, turn by turn" >&2
+run $ms sessions show demo-outdated-policy
+echo "# 3. what went wrong, and where it started" >&2
+# analyze exits 1 when a finding reaches --fail-on (error by default): that
+# is its answer here, not a failure of the demo
+echo "\$ $ms analyze demo-outdated-policy" >&2
+$ms analyze demo-outdated-policy && rc=0 || rc=$?
+echo "# exit status $rc (1: a finding reached --fail-on error; CI can gate on it)" >&2
+echo "# more: $BUILD/mlsession --help; sessions list --filter 'errors > 0'; analyze --all --format json" >&2
