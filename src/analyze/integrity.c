@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "analyze/analyze_int.h"
+#include "json/json.h"
 
 static const ms_rule_info rules[] = {
     {"integrity.history_dropped", "integrity", MS_SEV_ERROR,
@@ -789,34 +790,165 @@ static const ms_message *system_of(const ms_turn *t)
     return NULL;
 }
 
-/* The system prompt against the last turn that sent one. */
+static bool is_llm_span(const ms_span *sp)
+{
+    ms_str ty = sp->span_type;
+    return ty.ptr && ((ty.len == 10 && memcmp(ty.ptr, "CHAT_MODEL", 10) == 0) ||
+                      (ty.len == 3 && memcmp(ty.ptr, "LLM", 3) == 0));
+}
+
+/* The text of a message's content: a string, or the first text part. */
+static ms_str content_text(msx_json c)
+{
+    if (msx_json_type(c) == MSX_JSON_STRING)
+        return msx_json_str(c);
+    if (msx_json_type(c) == MSX_JSON_ARRAY) {
+        struct msx_json_iter it = msx_json_iter_init(c);
+        ms_str key;
+        msx_json part;
+        while (msx_json_next(&it, &key, &part)) {
+            ms_str txt = msx_json_str(msx_json_get(part, "text"));
+            if (txt.ptr)
+                return txt;
+        }
+    }
+    return (ms_str){NULL, 0};
+}
+
+/* The system prompt of the turn's first LLM call, when the turn's input
+ * has none (apps that add it only when calling the model): the first
+ * "system" message of the span's inputs (a list, or {"messages": [...]}),
+ * copied to the arena. {NULL,0} if none; false only when out of memory. */
+static bool llm_system(struct state *st, const ms_turn *t, msx_json_parser *jp, ms_str *out)
+{
+    *out = (ms_str){NULL, 0};
+    const ms_trace *tr = t->trace;
+    const ms_span *first = NULL;
+    for (size_t i = 0; tr && i < tr->n_spans; i++)
+        if (is_llm_span(&tr->spans[i]) && (!first || tr->spans[i].start_ns < first->start_ns))
+            first = &tr->spans[i];
+    const ms_attr *in = first ? ms_span_attr(first, "mlflow.spanInputs") : NULL;
+    if (!in)
+        return true;
+    char *txt = NULL;
+    size_t len = 0;
+    bool is_json = false;
+    if (ms_attr_decode(in, &txt, &len, &is_json) != MS_OK || !txt)
+        return txt == NULL ? true : (free(txt), true);
+    msx_json root;
+    struct ms_error err;
+    bool ok = true;
+    if (is_json && msx_json_parse(jp, txt, len, false, &root, &err) == MS_OK) {
+        msx_json list = msx_json_type(root) == MSX_JSON_ARRAY ? root
+                                                              : msx_json_get(root, "messages");
+        struct msx_json_iter it = msx_json_iter_init(list);
+        ms_str key;
+        msx_json m;
+        while (msx_json_type(list) == MSX_JSON_ARRAY && msx_json_next(&it, &key, &m)) {
+            if (!msx_json_str_eq(msx_json_get(m, "role"), "system"))
+                continue;
+            ms_str c = content_text(msx_json_get(m, "content"));
+            if (c.ptr && nonblank(c)) {
+                char *copy = msx_arena_strndup(st->a, c.ptr, c.len);
+                ok = copy != NULL;
+                if (copy)
+                    *out = (ms_str){copy, c.len};
+            }
+            break;
+        }
+    }
+    free(txt);
+    return ok;
+}
+
+/* Where the first document the turn retrieved starts inside its prompt
+ * (RAG apps paste them into the system prompt), or the prompt's length. */
+#define DOC_NEEDLE 40
+static size_t doc_cut(ms_str prompt, const ms_turn *t)
+{
+    size_t cut = prompt.len;
+    for (size_t d = 0; d < t->n_docs; d++) {
+        ms_str dt = t->docs[d].text;
+        while (dt.len && is_space(dt.ptr[0])) {
+            dt.ptr++;
+            dt.len--;
+        }
+        size_t n = dt.len < DOC_NEEDLE ? dt.len : DOC_NEEDLE;
+        if (n < 8)
+            continue;
+        for (size_t i = 0; i + n <= cut; i++)
+            if (memcmp(prompt.ptr + i, dt.ptr, n) == 0) {
+                cut = i;
+                break;
+            }
+    }
+    return cut;
+}
+
+/* Do two system prompts differ (digits masked)? Retrieved documents pasted
+ * into a prompt are not part of it: each prompt is cut where its turn's
+ * first document starts, and when one was cut, a prompt that merely goes on
+ * where the other ends ("... Context:") is the same prompt. *at: the byte
+ * of b where they differ. */
+static bool prompt_changed(ms_str a, const ms_turn *ta, ms_str b, const ms_turn *tb, size_t *at)
+{
+    size_t ca = doc_cut(a, ta), cb = doc_cut(b, tb);
+    bool cut = ca < a.len || cb < b.len;
+    ms_str ha = {a.ptr, ca}, hb = {b.ptr, cb};
+    if (cmp_text(ha, hb, true, false, at) == 0)
+        return false;
+    if (cut && (cmp_text(ha, hb, true, true, NULL) == 0 || cmp_text(hb, ha, true, true, NULL) == 0))
+        return false;
+    return true;
+}
+
+/* The system prompt against the last turn that sent one: the turn's input
+ * system message, else its first LLM call's. */
 static ms_code check_system(struct state *st)
 {
     const ms_session *s = st->c->s;
     const ms_message *prev = NULL;
     size_t prev_k = 0;
+    msx_json_parser *jp = NULL;
+    ms_message *llm = msx_arena_calloc(st->a, s->n_turns, sizeof *llm);
+    if (!llm)
+        return MS_E_NOMEM;
     for (size_t k = 0; k < s->n_turns; k++) {
         const ms_turn *t = &s->turns[k];
-        if (!readable(t))
-            continue;
-        const ms_message *sys = system_of(t);
+        const ms_message *sys = readable(t) ? system_of(t) : NULL;
+        if (!sys && t->trace && t->trace->n_spans) {
+            if (!jp && !(jp = msx_json_parser_new()))
+                return MS_E_NOMEM;
+            ms_str text;
+            if (!llm_system(st, t, jp, &text)) {
+                msx_json_parser_free(jp);
+                return MS_E_NOMEM;
+            }
+            if (text.ptr) {
+                llm[k] = (ms_message){MS_ROLE_SYSTEM, text, {NULL, 0}, false};
+                sys = &llm[k];
+            }
+        }
         if (!sys)
             continue;
         size_t at = 0;
         if (prev && !prev->truncated && !sys->truncated &&
-            cmp_text(prev->text, sys->text, true, false, &at) != 0) {
+            prompt_changed(prev->text, &s->turns[prev_k], sys->text, t, &at)) {
             ms_str from = {sys->text.ptr + at, sys->text.len - at};
             ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, sys->text,
                              "turn %zu's system prompt differs from turn %zu's (%zu -> %zu "
                              "bytes), from byte %zu: \"%s\"",
                              k + 1, prev_k + 1, prev->text.len, sys->text.len, at,
                              quote(st->a, from, QUOTE_MAX));
-            if (rc != MS_OK)
+            if (rc != MS_OK) {
+                msx_json_parser_free(jp);
                 return rc;
+            }
         }
         prev = sys;
         prev_k = k;
     }
+    msx_json_parser_free(jp);
     return MS_OK;
 }
 

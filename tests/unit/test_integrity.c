@@ -310,6 +310,59 @@ static void test_system_prompt(void **state)
     free(f);
 }
 
+/* The system prompt only in the LLM call (the app adds it there): read
+ * from the first CHAT_MODEL span's inputs. Documents a RAG app pastes into
+ * the prompt are not a change. */
+static void test_system_prompt_llm(void **state)
+{
+    (void)state;
+    static const char *const in[] = {
+        "{\"messages\": [{\"role\": \"system\", \"content\": \"You are Acme support. Be "
+        "brief.\"}, {\"role\": \"user\", \"content\": \"hi\"}]}",
+        "[{\"role\": \"system\", \"content\": [{\"type\": \"text\", \"text\": \"You are "
+        "Acme support. Be brief.\"}]}]",
+        "{\"messages\": [{\"role\": \"system\", \"content\": \"You are Acme support. Be "
+        "rude.\"}]}",
+        /* RAG: the same instructions, then a retrieved document */
+        "{\"messages\": [{\"role\": \"system\", \"content\": \"You are Acme support. Be "
+        "rude. Context: Refund policy: you can return any item within 30 days.\"}]}",
+        "{\"messages\": [{\"role\": \"system\", \"content\": \"You are Acme support. Be "
+        "rude. Context: Shipping takes 3-5 business days for all parcels.\"}]}",
+        "not json",
+    };
+    static const char *const docs[] = {NULL, NULL, NULL,
+                                       "Refund policy: you can return any item within 30 days.",
+                                       "Shipping takes 3-5 business days for all parcels.", NULL};
+    enum { N = sizeof in / sizeof in[0] };
+    static const size_t own[] = {0, 1, 2, 3, 4, 5};
+    static const char *const u[] = {"a", "b", "c", "d", "e", "f"};
+    static const char *const r[] = {"A", "B", "C", "D", "E", "F"};
+    struct fx *f = fx_chat(u, r, N, own);
+    ms_span spans[N];
+    ms_attr attrs[N];
+    ms_document dd[N];
+    memset(spans, 0, sizeof spans);
+    memset(dd, 0, sizeof dd);
+    for (size_t k = 0; k < N; k++) {
+        f->in[k][0] = f->in[k][1]; /* no system message in the input */
+        f->turns[k].n_input = 1;
+        attrs[k] = (ms_attr){S("mlflow.spanInputs"), S(in[k]), MS_VAL_STRING};
+        spans[k].span_type = S("CHAT_MODEL");
+        spans[k].attrs = &attrs[k];
+        spans[k].n_attrs = 1;
+        f->traces[k].spans = &spans[k];
+        f->traces[k].n_spans = 1;
+        if (docs[k]) {
+            dd[k].text = S(docs[k]);
+            f->turns[k].docs = &dd[k];
+            f->turns[k].n_docs = 1;
+        }
+    }
+    want("llm", f, "integrity.system_prompt_changed@3:warn",
+         "turn 3's system prompt differs from turn 2's (31 -> 30 bytes), from byte 25: \"rude.\"");
+    free(f);
+}
+
 /* ---- must stay silent --------------------------------------------------- */
 
 static void test_silent(void **state)
@@ -479,7 +532,7 @@ int main(void)
         cmocka_unit_test(test_history_drop),  cmocka_unit_test(test_window),
         cmocka_unit_test(test_changed),       cmocka_unit_test(test_reordered_duplicated),
         cmocka_unit_test(test_foreign),       cmocka_unit_test(test_system_prompt),
-        cmocka_unit_test(test_silent),        cmocka_unit_test(test_long_session),
+        cmocka_unit_test(test_system_prompt_llm), cmocka_unit_test(test_silent),        cmocka_unit_test(test_long_session),
     };
     return cmocka_run_group_tests_name("integrity", tests, NULL, NULL);
 }
