@@ -664,10 +664,11 @@ static const struct src *kind_find(const struct tinfo *ti, enum skind kind, cons
     return NULL;
 }
 
+/* Does the turn itself (not the history it was sent) hold t? */
 static bool turn_has(const struct tinfo *ti, const struct tok *t)
 {
     for (size_t i = 0; i < ti->n_src; i++)
-        if (src_find(&ti->src[i], t))
+        if (ti->src[i].kind != S_HISTORY && src_find(&ti->src[i], t))
             return true;
     return false;
 }
