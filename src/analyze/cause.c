@@ -807,37 +807,84 @@ static int str_cmp(ms_str x, ms_str y)
     return r ? r : (x.len < y.len ? -1 : x.len > y.len);
 }
 
-/* A document is outdated when another one on the same topic (same stem)
- * carries a later date; the newer one in the same retrieval is preferred
- * as the reference ("ranked above"), else the first in the session. */
-static void mark_outdated(struct tinfo *ti, size_t n)
+/* One dated document of the session, for the outdatedness sort. */
+struct docref {
+    char stem[64];
+    size_t turn, doc;
+    ms_str date;
+};
+
+static int docref_cmp(const void *x, const void *y)
 {
-    char s1[128], s2[128];
+    const struct docref *a = x, *b = y;
+    int r = strcmp(a->stem, b->stem);
+    if (r)
+        return r;
+    r = str_cmp(b->date, a->date); /* newest first */
+    if (r)
+        return r;
+    if (a->turn != b->turn)
+        return a->turn < b->turn ? -1 : 1;
+    return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+/* A document is outdated when another one on the same topic (same stem)
+ * carries a later date. The reference named is a newer one of the same
+ * retrieval ("ranked below it") when there is one, else the newest of the
+ * session. Sorting keeps this O(d log d) for d documents. */
+static bool mark_outdated(struct msx_arena *a, struct tinfo *ti, size_t n)
+{
+    size_t nd = 0;
+    for (size_t j = 0; j < n; j++)
+        nd += ti[j].t->n_docs;
+    if (nd == 0)
+        return true;
+    struct docref *v = msx_arena_alloc(a, nd * sizeof *v);
+    if (!v)
+        return false;
+    size_t k = 0;
     for (size_t j = 0; j < n; j++)
         for (size_t d = 0; d < ti[j].t->n_docs; d++) {
-            const ms_document *x = &ti[j].t->docs[d];
-            if (!ti[j].updated[d].ptr || doc_stem(x, s1, sizeof s1) == 0)
-                continue;
-            size_t best = SIZE_MAX;
-            for (size_t m = 0; m < n && best == SIZE_MAX; m++) {
-                size_t mm = m == 0 ? j : (m <= j ? m - 1 : m); /* own turn first */
-                for (size_t e = 0; e < ti[mm].t->n_docs; e++) {
-                    const ms_document *y = &ti[mm].t->docs[e];
-                    if (same_doc(x, y) || !ti[mm].updated[e].ptr)
-                        continue;
-                    if (doc_stem(y, s2, sizeof s2) == 0 || strcmp(s1, s2) != 0)
-                        continue;
-                    if (str_cmp(ti[mm].updated[e], ti[j].updated[d]) > 0) {
-                        best = mm * 65536 + e;
-                        break;
-                    }
-                }
-            }
-            if (best != SIZE_MAX) {
-                ti[j].outdated[d] = true;
-                ti[j].newer[d] = best;
-            }
+            if (d >= 65536 || !ti[j].updated[d].ptr ||
+                doc_stem(&ti[j].t->docs[d], v[k].stem, sizeof v[k].stem) == 0)
+                continue; /* (turn, doc) pairs are packed as turn * 65536 + doc */
+            v[k].turn = j;
+            v[k].doc = d;
+            v[k].date = ti[j].updated[d];
+            k++;
         }
+    qsort(v, k, sizeof *v, docref_cmp);
+    size_t g = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (strcmp(v[i].stem, v[g].stem) != 0)
+            g = i; /* the newest of this stem */
+        const struct docref *x = &v[i];
+        struct tinfo *tx = &ti[x->turn];
+        const ms_document *dx = &tx->t->docs[x->doc];
+        /* the newest different document of the stem */
+        size_t ref = SIZE_MAX;
+        for (size_t m = g; m < i && str_cmp(v[m].date, x->date) > 0; m++)
+            if (!same_doc(dx, &ti[v[m].turn].t->docs[v[m].doc])) {
+                ref = m;
+                break;
+            }
+        if (ref == SIZE_MAX)
+            continue;
+        tx->outdated[x->doc] = true;
+        tx->newer[x->doc] = v[ref].turn * 65536 + v[ref].doc;
+        /* prefer one of the same retrieval */
+        char st[64];
+        for (size_t e = 0; e < tx->t->n_docs; e++) {
+            const ms_document *y = &tx->t->docs[e];
+            if (e == x->doc || same_doc(dx, y) || !tx->updated[e].ptr ||
+                doc_stem(y, st, sizeof st) == 0 || strcmp(st, x->stem) != 0 ||
+                str_cmp(tx->updated[e], x->date) <= 0)
+                continue;
+            tx->newer[x->doc] = x->turn * 65536 + e;
+            break;
+        }
+    }
+    return true;
 }
 
 /* ---- symptoms ------------------------------------------------------------ */
@@ -1919,7 +1966,8 @@ static ms_code run_cause(struct msi_ctx *c)
         if (!build_sources(w.a, &w.ti[k]) || !read_doc_dates(w.a, jp, &w.ti[k]))
             goto done;
     }
-    mark_outdated(w.ti, w.n);
+    if (!mark_outdated(w.a, w.ti, w.n))
+        goto done;
 
     /* the symptoms the other analyzers found (read before adding any) */
     size_t nf = msi_findings_count(c->out);
