@@ -27,7 +27,8 @@ static const ms_rule_info rules[] = {
      "the user corrects or contradicts the assistant's previous answer"},
     {"friction.repeat", "friction", MS_SEV_WARN,
      "the user repeats a request or information already given"},
-    {"friction.human", "friction", MS_SEV_WARN, "the user asks for a human, a manager or the store"},
+    {"friction.human", "friction", MS_SEV_WARN,
+     "the user asks for a human, a manager or the store"},
     {"friction.refusal", "friction", MS_SEV_WARN,
      "the assistant refuses or answers with a fallback (\"I can't\", \"could you rephrase\")"},
     {"friction.abandon", "friction", MS_SEV_WARN,
@@ -51,6 +52,8 @@ static const char *const correction_phrases[] = {
     "that is not true", "thats not what i", "that is not what i", "thats the wrong",
     "that is the wrong", "thats not it", "that isnt right", "that isnt what", "not what i asked",
     "not what i meant", "not what i said", "not what i wanted", "you got it wrong",
+    "you got the * wrong", "you got my * wrong", "you have the * wrong", "you wrote the * wrong",
+    "you misspelled", "you misread",
     "you got that wrong", "youre wrong", "you are wrong", "wrong again", "still wrong",
     "you got the wrong", "you have the wrong", "you picked the wrong", "you checked the wrong",
     "you looked up the wrong", "you looked at the wrong", "^i said", "but i said", "no i said",
@@ -88,7 +91,9 @@ static const char *const human_phrases[] = {
     "human", "real person", "speak to someone", "talk to someone", "speak to a", "talk to a",
     "speak with a", "talk with a", "manager", "supervisor", "representative", "operator",
     "live agent", "real agent", "an agent", "call the store", "call the shop", "call your",
-    "call support", "ill call", "i will call", "contact the store",
+    "call support", "ill call", "i will call", "contact the store", "put me through",
+    "connect me to", "connect me with", "transfer me", "someone from your team",
+    "someone from the team", "someone in charge",
     /* de */
     "mitarbeiter", "mensch", "echte person",
     /* fr */
@@ -381,7 +386,8 @@ static ms_str user_text(const ms_turn *t)
 static ms_str answer_text(const ms_turn *t)
 {
     for (size_t i = t->n_output; i > 0; i--)
-        if ((t->output[i - 1].role == MS_ROLE_ASSISTANT || t->output[i - 1].role == MS_ROLE_OTHER) &&
+        if ((t->output[i - 1].role == MS_ROLE_ASSISTANT ||
+             t->output[i - 1].role == MS_ROLE_OTHER) &&
             t->output[i - 1].text.ptr && nonblank(t->output[i - 1].text))
             return t->output[i - 1].text;
     return (ms_str){NULL, 0};
@@ -397,7 +403,8 @@ static const char *quote(struct msx_arena *a, ms_str s, size_t max)
     size_t m = 0;
     bool sp = false;
     size_t i = 0;
-    while (i < s.len && (s.ptr[i] == ' ' || s.ptr[i] == '\n' || s.ptr[i] == '\t' || s.ptr[i] == '\r'))
+    while (i < s.len &&
+           (s.ptr[i] == ' ' || s.ptr[i] == '\n' || s.ptr[i] == '\t' || s.ptr[i] == '\r'))
         i++;
     for (; i < s.len && m < max; i++) {
         char ch = s.ptr[i];
@@ -469,6 +476,9 @@ static int overlap_pct(const char **a, size_t na, const char **b, size_t nb)
 
 #define REPEAT_MIN_WORDS 3   /* content words each message needs */
 #define REPEAT_MIN_PCT 60    /* Jaccard overlap of content words */
+#define REPEAT_MAX_WORDS 25  /* longer messages are content (a pasted email,
+                                a log), not a request: two pastes of similar
+                                emails are not a repeat */
 #define REPEAT_WINDOW 3      /* compared with the user's last 3 messages: a
                                 rephrase follows the answer it did not like;
                                 a question asked again 10 turns later is a
@@ -479,11 +489,11 @@ static int overlap_pct(const char **a, size_t na, const char **b, size_t nb)
  * (the earliest on ties). */
 static bool similar_before(const struct tinfo *ti, size_t k, size_t *turn, int *pct)
 {
-    if (ti[k].n_cw < REPEAT_MIN_WORDS)
+    if (ti[k].n_cw < REPEAT_MIN_WORDS || ti[k].n_cw > REPEAT_MAX_WORDS)
         return false;
     int best = 0;
     for (size_t j = k > REPEAT_WINDOW ? k - REPEAT_WINDOW : 0; j < k; j++) {
-        if (ti[j].n_cw < REPEAT_MIN_WORDS)
+        if (ti[j].n_cw < REPEAT_MIN_WORDS || ti[j].n_cw > REPEAT_MAX_WORDS)
             continue;
         int p = overlap_pct(ti[k].cw, ti[k].n_cw, ti[j].cw, ti[j].n_cw);
         if (p > best) {
@@ -637,7 +647,8 @@ static ms_code abandon(struct msi_ctx *c, struct tinfo *ti, size_t n)
             snprintf(why, sizeof why, "the user gives up (\"%s\") after %s at turn %zu",
                      quote(a, hit, 40), prob, L);
     } else if (lt->error) {
-        snprintf(why, sizeof why, "its trace failed (state ERROR), leaving the user without an answer");
+        snprintf(why, sizeof why,
+                 "its trace failed (state ERROR), leaving the user without an answer");
     }
     if (!why[0])
         return MS_OK;

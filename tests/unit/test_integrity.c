@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "analyze/analyze_int.h"
+#include "json/json.h"
 #include "testutil.h"
 
 #define MAXT 48
@@ -281,7 +282,8 @@ static void test_foreign(void **state)
     f = fx_chat(drop_user, drop_reply, 4, NULL);
     fx_input(f, 3,
              (const char *const[]){"s:" SYS,
-                                   "a:Summary so far: order A-1077 (espresso machine) is on its way.",
+                                   "a:Summary so far: order A-1077 (espresso machine) is on "
+                                   "its way.",
                                    "u:When will it arrive?",
                                    "a:Your order A-1077 (espresso machine) is currently in "
                                    "transit. It is going to 7 Quay Lane, Bristol.",
@@ -525,14 +527,113 @@ static void test_fixture_store(void **state)
     ms_store_close(st);
 }
 
+/* ---- the labelled corpus (tests/fixtures/corpus) ----------------------- */
+
+/* Every session of the corpus: each expected integrity finding at its turn,
+ * and no integrity finding that labels.json does not list as expected or
+ * acceptable (clean sessions: none at all). */
+static void test_corpus(void **state)
+{
+    (void)state;
+    const char *labels = MS_SOURCE_DIR "/tests/fixtures/corpus/labels.json";
+    if (!tu_file_exists(labels) ||
+        !tu_file_exists(MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db"))
+        skip();
+    size_t len;
+    char *text = tu_read_file(labels, &len);
+    msx_json_parser *jp = msx_json_parser_new();
+    msx_json root;
+    struct ms_error err;
+    assert_int_equal(msx_json_parse(jp, text, len, false, &root, &err), MS_OK);
+    ms_store *st = NULL;
+    assert_int_equal(
+        ms_store_open("sqlite:///" MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db", &st, &err),
+        MS_OK);
+    const char *family = "integrity.";
+    size_t expected = 0, found = 0, alarms = 0, sessions = 0;
+    struct msx_json_iter it = msx_json_iter_init(msx_json_get(root, "sessions"));
+    ms_str key;
+    msx_json sess;
+    while (msx_json_next(&it, &key, &sess)) {
+        ms_str sid = msx_json_str(msx_json_get(sess, "session_id"));
+        char id[128];
+        snprintf(id, sizeof id, "%.*s", (int)sid.len, sid.ptr);
+        ms_session *s = NULL;
+        if (ms_session_load(st, NULL, 0, id, &s, &err) != MS_OK)
+            fail_msg("%s: %s", id, err.msg);
+        struct ms_analyze_options o;
+        ms_analyze_options_init(&o);
+        const char *rules[] = {"integrity"};
+        o.rules = rules;
+        o.n_rules = 1;
+        ms_findings *fs = NULL;
+        assert_int_equal(ms_analyze_session(s, &o, &fs, &err), MS_OK);
+        sessions++;
+        /* expected ones found at their turn */
+        struct msx_json_iter ei = msx_json_iter_init(msx_json_get(sess, "expected"));
+        msx_json e;
+        while (msx_json_next(&ei, &key, &e)) {
+            ms_str rule = msx_json_str(msx_json_get(e, "rule"));
+            int64_t turn = 0;
+            msx_json_int64(msx_json_get(e, "turn"), &turn);
+            if (rule.len < strlen(family) || memcmp(rule.ptr, family, strlen(family)) != 0)
+                continue;
+            expected++;
+            bool hit = false;
+            for (size_t i = 0; i < ms_findings_count(fs) && !hit; i++) {
+                const ms_finding *x = ms_findings_at(fs, i);
+                hit = x->turn == turn && strlen(x->rule) == rule.len &&
+                      memcmp(x->rule, rule.ptr, rule.len) == 0;
+            }
+            if (hit)
+                found++;
+            else
+                printf("# MISSED %s: %.*s at turn %lld\n", id, (int)rule.len, rule.ptr,
+                       (long long)turn);
+        }
+        /* every finding listed */
+        for (size_t i = 0; i < ms_findings_count(fs); i++) {
+            const ms_finding *x = ms_findings_at(fs, i);
+            bool listed = false;
+            const char *lists[] = {"expected", "acceptable"};
+            for (size_t l = 0; l < 2 && !listed; l++) {
+                struct msx_json_iter li = msx_json_iter_init(msx_json_get(sess, lists[l]));
+                while (!listed && msx_json_next(&li, &key, &e)) {
+                    int64_t turn = 0;
+                    msx_json_int64(msx_json_get(e, "turn"), &turn);
+                    listed = turn == x->turn && msx_json_str_eq(msx_json_get(e, "rule"), x->rule);
+                }
+            }
+            if (!listed) {
+                alarms++;
+                printf("# FALSE ALARM %s: %s at turn %lld: %.*s\n", id, x->rule,
+                       (long long)x->turn, (int)x->message.len, x->message.ptr);
+            }
+        }
+        ms_findings_free(fs);
+        ms_session_free(s);
+    }
+    printf("# corpus integrity: %zu sessions, %zu/%zu expected found, %zu false alarms\n", sessions,
+           found, expected, alarms);
+    ms_store_close(st);
+    msx_json_parser_free(jp);
+    free(text);
+    assert_true(sessions >= 50);
+    assert_int_equal(found, expected);
+    assert_int_equal(alarms, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_store),
+        cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_history_drop),  cmocka_unit_test(test_window),
         cmocka_unit_test(test_changed),       cmocka_unit_test(test_reordered_duplicated),
         cmocka_unit_test(test_foreign),       cmocka_unit_test(test_system_prompt),
-        cmocka_unit_test(test_system_prompt_llm), cmocka_unit_test(test_silent),        cmocka_unit_test(test_long_session),
+        cmocka_unit_test(test_system_prompt_llm),
+        cmocka_unit_test(test_silent),
+        cmocka_unit_test(test_long_session),
     };
     return cmocka_run_group_tests_name("integrity", tests, NULL, NULL);
 }
