@@ -53,6 +53,9 @@
 #define WORDS_MAX 1500               /* words per text for phrase overlap */
 #define SHINGLE 6                    /* words in a row shared = "uses the document" */
 #define WHY_MAX 600
+#define MEMBERS_MAX 40  /* symptoms told in one chain */
+#define CARRIERS_MAX 8  /* turns in between told per symptom */
+#define QUOTE_BACK 200  /* turns a quoted phrase is looked for before its symptom */
 
 static const ms_rule_info cause_rules[] = {
     {"cause.root", "cause", MS_SEV_ERROR,
@@ -967,6 +970,90 @@ static bool classify(const char *rule, enum scls *cls)
     return false;
 }
 
+/* The session's token index: where each distinctive token was first said
+ * by the system and by the user, and in how many turns. One pass over the
+ * session instead of a walk over every earlier turn per token. Dates are
+ * keyed by month and day (a date without a year matches any year);
+ * quoted phrases match as text and are not indexed. */
+struct tent {
+    const char *key;
+    size_t klen;
+    enum tkind kind;
+    int64_t first_sys;  /* turn from 1, 0 if never */
+    int64_t first_user;
+    int64_t last_turn;
+    int64_t n_turns;
+};
+
+struct tindex {
+    struct tent *v;
+    size_t cap; /* a power of two */
+    size_t n;
+};
+
+static void tok_key(const struct tok *t, const char **k, size_t *n)
+{
+    if (t->kind == TK_DATE && t->norm_len == 10) {
+        *k = t->norm + 5;
+        *n = 5;
+    } else {
+        *k = t->norm;
+        *n = t->norm_len;
+    }
+}
+
+static size_t tkey_hash(enum tkind kind, const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+/* The entry of t, inserted when insert is true (NULL when absent or out
+ * of memory). */
+static struct tent *tindex_get(struct msx_arena *a, struct tindex *ix, const struct tok *t,
+                               bool insert)
+{
+    const char *k;
+    size_t n;
+    tok_key(t, &k, &n);
+    if (insert && (ix->n + 1) * 2 > ix->cap) {
+        size_t cap = ix->cap ? ix->cap * 2 : 256;
+        struct tent *v = msx_arena_calloc(a, cap, sizeof *v);
+        if (!v)
+            return NULL;
+        for (size_t i = 0; i < ix->cap; i++) {
+            if (!ix->v[i].key)
+                continue;
+            size_t h = tkey_hash(ix->v[i].kind, ix->v[i].key, ix->v[i].klen) & (cap - 1);
+            while (v[h].key)
+                h = (h + 1) & (cap - 1);
+            v[h] = ix->v[i];
+        }
+        ix->v = v;
+        ix->cap = cap;
+    }
+    if (!ix->cap)
+        return NULL;
+    size_t h = tkey_hash(t->kind, k, n) & (ix->cap - 1);
+    while (ix->v[h].key) {
+        struct tent *e = &ix->v[h];
+        if (e->kind == t->kind && e->klen == n && memcmp(e->key, k, n) == 0)
+            return e;
+        h = (h + 1) & (ix->cap - 1);
+    }
+    if (!insert)
+        return NULL;
+    struct tent *e = &ix->v[h];
+    memset(e, 0, sizeof *e);
+    e->key = k;
+    e->klen = n;
+    e->kind = t->kind;
+    ix->n++;
+    return e;
+}
+
 struct walk {
     struct msi_ctx *c;
     struct msx_arena *a;
@@ -975,7 +1062,52 @@ struct walk {
     size_t n; /* turns */
     struct sym *sy;
     size_t n_sy, cap_sy;
+    struct tindex ix;
+    /* per turn (index turn - 1) */
+    size_t *n_at;        /* symptoms other than implicit ones at the turn */
+    size_t *struct_at;   /* the first structural symptom at the turn, or SIZE_MAX */
+    int64_t *struct_last; /* the latest turn <= this one with a structural symptom, or 0 */
+    int64_t *run_start;  /* for a turn with one: the first turn of its run */
 };
+
+static bool is_sys_kind(enum skind k)
+{
+    return k == S_DOC || k == S_TOOL_RESULT || k == S_TOOL_ERROR || k == S_TOOL_ARGS ||
+           k == S_ANSWER;
+}
+
+static bool build_index(struct walk *w)
+{
+    for (size_t j = 0; j < w->n; j++) {
+        const struct tinfo *ti = &w->ti[j];
+        int64_t turn = (int64_t)j + 1;
+        for (size_t i = 0; i < ti->n_src; i++) {
+            const struct src *s = &ti->src[i];
+            if (s->kind == S_HISTORY)
+                continue;
+            const struct src *args = (s->kind == S_TOOL_RESULT || s->kind == S_TOOL_ERROR)
+                                         ? tool_args_src(ti, s->idx)
+                                         : NULL;
+            for (size_t k = 0; k < s->toks.n; k++) {
+                const struct tok *t = &s->toks.v[k];
+                if (t->kind == TK_QUOTE)
+                    continue;
+                struct tent *e = tindex_get(w->a, &w->ix, t, true);
+                if (!e)
+                    return false;
+                if (e->last_turn != turn) {
+                    e->last_turn = turn;
+                    e->n_turns++;
+                }
+                if (!e->first_sys && is_sys_kind(s->kind) && !(args && src_find(args, t)))
+                    e->first_sys = turn;
+                if (!e->first_user && s->kind == S_USER)
+                    e->first_user = turn;
+            }
+        }
+    }
+    return true;
+}
 
 static bool push_sym(struct walk *w, const struct sym *s)
 {
@@ -994,10 +1126,14 @@ static bool push_sym(struct walk *w, const struct sym *s)
 }
 
 /* Does t appear in every turn (the user's recurring words, a greeting)? */
-static bool common_tok(const struct walk *w, const struct tok *t)
+static bool common_tok(struct walk *w, const struct tok *t)
 {
     if (w->n < 3)
         return false;
+    if (t->kind != TK_QUOTE) {
+        const struct tent *e = tindex_get(w->a, &w->ix, t, false);
+        return e && e->n_turns == (int64_t)w->n;
+    }
     for (size_t j = 0; j < w->n; j++)
         if (!turn_has(&w->ti[j], t))
             return false;
@@ -1040,8 +1176,12 @@ static bool user_says(const struct tinfo *ti, const struct tok *t)
 }
 
 /* Did the user say t at turn j or before? */
-static bool user_origin(const struct walk *w, int64_t j, const struct tok *t)
+static bool user_origin(struct walk *w, int64_t j, const struct tok *t)
 {
+    if (t->kind != TK_QUOTE && t->kind != TK_DATE) {
+        const struct tent *e = tindex_get(w->a, &w->ix, t, false);
+        return e && e->first_user && e->first_user <= j;
+    }
     for (int64_t m = 1; m <= j; m++)
         if (user_says(&w->ti[m - 1], t))
             return true;
@@ -1068,10 +1208,20 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
                 continue;
             if (own_has(fi, t) || common_tok(w, t))
                 continue;
-            int64_t j = 0;
+            int64_t j = 0, from = 1;
             const struct src *o = NULL;
             const struct tok *ot = NULL;
-            for (int64_t m = 1; m < s->focus; m++) {
+            if (t->kind != TK_QUOTE) {
+                /* the index knows the first turn (for dates: the first with
+                 * that month and day; its year is checked below) */
+                const struct tent *e = tindex_get(w->a, &w->ix, t, false);
+                if (!e || !e->first_sys || e->first_sys >= s->focus)
+                    continue;
+                from = e->first_sys;
+            } else if (s->focus > QUOTE_BACK) {
+                from = s->focus - QUOTE_BACK; /* phrases are not indexed */
+            }
+            for (int64_t m = from; m < s->focus; m++) {
                 o = sys_find(&w->ti[m - 1], t, &ot);
                 if (o) {
                     j = m;
@@ -1197,48 +1347,74 @@ static bool walk_document(struct walk *w, struct sym *s)
  * turn f: the latest at or before f, back to the start of its run. */
 static bool walk_structure(struct walk *w, struct sym *s, size_t self)
 {
-    size_t best = SIZE_MAX;
-    for (size_t i = 0; i < w->n_sy; i++) {
-        const struct sym *x = &w->sy[i];
-        if (x->cls != C_STRUCT || x->turn > s->focus)
-            continue;
-        if (best == SIZE_MAX || x->turn > w->sy[best].turn)
-            best = i;
-    }
-    if (best == SIZE_MAX)
+    int64_t last = w->struct_last[s->focus - 1];
+    if (!last)
         return false;
-    for (bool moved = true; moved;) {
-        moved = false;
-        for (size_t i = 0; i < w->n_sy; i++) {
-            const struct sym *x = &w->sy[i];
-            if (x->cls == C_STRUCT && strcmp(x->rule, w->sy[best].rule) == 0 &&
-                x->turn == w->sy[best].turn - 1) {
-                best = i;
-                moved = true;
-            }
-        }
-    }
+    int64_t start = w->run_start[last - 1];
+    size_t best = w->struct_at[start - 1];
     if (best == self && s->cls != C_STRUCT)
         return false;
     s->how = H_STRUCT;
-    s->root = w->sy[best].turn;
+    s->root = start;
     s->sym_struct = best;
     return true;
 }
 
 static bool focus_has_symptom(const struct walk *w, int64_t f, size_t self)
 {
-    for (size_t i = 0; i < w->n_sy; i++)
-        if (i != self && w->sy[i].turn == f && w->sy[i].cls != C_IMPLICIT)
-            return true;
-    return false;
+    size_t n = w->n_at[f - 1];
+    if (self < w->n_sy && w->sy[self].turn == f && w->sy[self].cls != C_IMPLICIT)
+        n--;
+    return n > 0;
+}
+
+/* Per-turn tables of the analyzers' symptoms (before implicit ones are
+ * added): how many at each turn, the structural one, where its run of
+ * consecutive turns with the same rule starts, the latest at or before. */
+static bool turn_tables(struct walk *w)
+{
+    w->n_at = msx_arena_calloc(w->a, w->n, sizeof *w->n_at);
+    w->struct_at = msx_arena_calloc(w->a, w->n, sizeof *w->struct_at);
+    w->struct_last = msx_arena_calloc(w->a, w->n, sizeof *w->struct_last);
+    w->run_start = msx_arena_calloc(w->a, w->n, sizeof *w->run_start);
+    if (!w->n_at || !w->struct_at || !w->struct_last || !w->run_start)
+        return false;
+    for (size_t j = 0; j < w->n; j++)
+        w->struct_at[j] = SIZE_MAX;
+    for (size_t i = 0; i < w->n_sy; i++) {
+        const struct sym *x = &w->sy[i];
+        w->n_at[x->turn - 1]++;
+        if (x->cls == C_STRUCT && w->struct_at[x->turn - 1] == SIZE_MAX)
+            w->struct_at[x->turn - 1] = i;
+    }
+    for (size_t j = 0; j < w->n; j++) {
+        size_t b = w->struct_at[j];
+        w->struct_last[j] = b != SIZE_MAX ? (int64_t)j + 1 : (j ? w->struct_last[j - 1] : 0);
+        if (b == SIZE_MAX)
+            continue;
+        size_t p = j ? w->struct_at[j - 1] : SIZE_MAX;
+        w->run_start[j] = p != SIZE_MAX && strcmp(w->sy[p].rule, w->sy[b].rule) == 0
+                              ? w->run_start[j - 1]
+                              : (int64_t)j + 1;
+    }
+    return true;
 }
 
 /* A symptom with no root of its own that shares its turn with a traced
  * symptom belongs to the same root (the thumbs-down and the correction of
  * one turn). */
-static void adopt(struct walk *w)
+static bool adopt(struct walk *w)
 {
+    int64_t *minroot = msx_arena_calloc(w->a, w->n, sizeof *minroot);
+    if (!minroot)
+        return false;
+    for (size_t k = 0; k < w->n_sy; k++) {
+        const struct sym *x = &w->sy[k];
+        if (x->how == H_NONE || x->how == H_ADOPT || x->root >= x->turn)
+            continue;
+        if (!minroot[x->turn - 1] || x->root < minroot[x->turn - 1])
+            minroot[x->turn - 1] = x->root;
+    }
     for (size_t i = 0; i < w->n_sy; i++) {
         struct sym *s = &w->sy[i];
         if (s->cls == C_STRUCT || !(s->how == H_NONE || (s->how == H_OWN && s->root == s->turn)))
@@ -1247,20 +1423,12 @@ static void adopt(struct walk *w)
          * neighbours; a degraded answer follows the earlier error */
         if (s->cls == C_ERROR && strcmp(s->rule, "error.degraded") != 0)
             continue;
-        int64_t best = 0;
-        for (size_t k = 0; k < w->n_sy; k++) {
-            const struct sym *x = &w->sy[k];
-            if (k == i || x->turn != s->turn || x->how == H_NONE || x->how == H_ADOPT ||
-                x->root >= s->turn)
-                continue;
-            if (!best || x->root < best)
-                best = x->root;
-        }
-        if (best) {
+        if (minroot[s->turn - 1]) {
             s->how = H_ADOPT;
-            s->root = best;
+            s->root = minroot[s->turn - 1];
         }
     }
+    return true;
 }
 
 static void resolve(struct walk *w, size_t i)
@@ -1295,14 +1463,10 @@ static void resolve(struct walk *w, size_t i)
  * earlier turn while its own retrieval or tool output says otherwise. */
 static bool find_implicit(struct walk *w)
 {
-    size_t n0 = w->n_sy;
     for (size_t k = 1; k <= w->n; k++) {
-        bool flagged = false;
-        for (size_t i = 0; i < n0; i++)
-            if (w->sy[i].turn == (int64_t)k && w->sy[i].cls != C_STRUCT)
-                flagged = true;
-        if (flagged)
-            continue; /* the analyzers' symptom carries the walk */
+        /* a symptom of the analyzers there carries the walk */
+        if (w->n_at[k - 1] > (w->struct_at[k - 1] != SIZE_MAX ? 1u : 0u))
+            continue;
         struct sym s;
         memset(&s, 0, sizeof s);
         s.rule = "cause.root";
@@ -1607,6 +1771,17 @@ static int link_cmp(const void *x, const void *y)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* The turns between a root r and end that are looked at for carriers: the
+ * first CARRIERS_SCAN after the root and the last CARRIERS_SCAN before
+ * end, so a root far back stays cheap. */
+#define CARRIERS_SCAN 32
+static int64_t scan_next(int64_t r, int64_t m, int64_t end)
+{
+    if (m - r >= CARRIERS_SCAN && end - m > CARRIERS_SCAN + 1)
+        return end - CARRIERS_SCAN;
+    return m + 1;
+}
+
 /* A correction names what the user wanted ("A-1042"): when the corrected
  * turn's own request named it too but neither its tool calls nor its
  * answer used it, that is the evidence of the mistake. */
@@ -1669,8 +1844,12 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
             if (!link_add(w, ls, r, 1, span, path, snippet(ans, at), why))
                 return false;
         }
-        /* turns between that carried it on */
-        for (int64_t m = r + 1; m < s->focus; m++) {
+        /* turns between that carried it on (not for what the user said:
+         * an order number the user gave is carried by every turn) */
+        bool users = user_origin(w, s->focus, s->tok);
+        size_t told = 0;
+        for (int64_t m = r + 1; !users && m < s->focus && told < CARRIERS_MAX;
+             m = scan_next(r, m, s->focus)) {
             const struct tok *mt = NULL;
             const struct src *ms = sys_find(&w->ti[m - 1], s->tok, &mt);
             if (!ms)
@@ -1688,6 +1867,7 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
             path = src_path(w, m, ms, &span);
             if (!link_add(w, ls, m, 2, span, path, src_excerpt(w, m, ms, mt), why))
                 return false;
+            told++;
         }
         /* the turn that went wrong */
         char fq[96];
@@ -1735,7 +1915,7 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
         if (!lead[0])
             snprintf(lead, lead_cap, "%s", why);
         const ms_document *doc = &tr->t->docs[s->doc];
-        for (int64_t m = r + 1; m <= s->focus; m++) {
+        for (int64_t m = r + 1; m <= s->focus; m = scan_next(r, m, s->focus + 1)) {
             const struct tinfo *tm = &w->ti[m - 1];
             for (size_t e = 0; e < tm->t->n_docs; e++)
                 if (same_doc(doc, &tm->t->docs[e])) {
@@ -1819,9 +1999,25 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
     return link_add(w, ls, s->turn, s->turn == r ? 1 : 4, s->span_id, s->path, s->excerpt, why);
 }
 
-static int how_rank(enum how h)
+/* A sort record: key, then a tie-break, then the symptom's index. */
+struct order {
+    int64_t key, tie;
+    size_t idx;
+};
+
+static int order_cmp(const void *x, const void *y)
 {
-    return h == H_STRUCT ? 0 : (int)h;
+    const struct order *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    if (a->tie != b->tie)
+        return a->tie < b->tie ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int64_t how_rank(enum how h)
+{
+    return h == H_STRUCT ? 0 : (int64_t)h;
 }
 
 static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
@@ -1831,14 +2027,29 @@ static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
     int64_t last = r;
     /* the deepest evidence first: a history break or the window passed,
      * then carried content, documents, then the symptoms' own turns */
-    for (size_t i = 1; i < nm; i++) {
-        size_t x = members[i], j = i;
-        while (j > 0 && how_rank(w->sy[members[j - 1]].how) > how_rank(w->sy[x].how)) {
-            members[j] = members[j - 1];
-            j--;
-        }
-        members[j] = x;
+    struct order *ord = msx_arena_alloc(w->a, nm * sizeof *ord);
+    if (!ord)
+        return false;
+    size_t lastm = 0;
+    for (size_t i = 0; i < nm; i++) {
+        ord[i] = (struct order){how_rank(w->sy[members[i]].how), (int64_t)members[i], members[i]};
+        if (w->sy[members[i]].turn > w->sy[members[lastm]].turn)
+            lastm = i;
     }
+    size_t last_idx = members[lastm];
+    qsort(ord, nm, sizeof *ord, order_cmp);
+    /* a long run (the window passed at every later turn) is told by its
+     * first symptoms and its last */
+    if (nm > MEMBERS_MAX) {
+        bool has_last = false;
+        for (size_t i = 0; i < MEMBERS_MAX - 1; i++)
+            has_last |= ord[i].idx == last_idx;
+        nm = MEMBERS_MAX;
+        if (!has_last)
+            ord[nm - 1].idx = last_idx;
+    }
+    for (size_t i = 0; i < nm; i++)
+        members[i] = ord[i].idx;
     for (size_t i = 0; i < nm; i++) {
         const struct sym *s = &w->sy[members[i]];
         if (!sym_links(w, s, &ls, lead, sizeof lead))
@@ -1851,7 +2062,7 @@ static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
     qsort(ls.v, ls.n, sizeof *ls.v, link_cmp);
 
     /* the message: which symptoms at which turns */
-    char turns[200] = "", rules[200] = "";
+    char turns[200] = "", rules[400] = "";
     size_t tn = 0, rn = 0;
     int64_t prev = -1;
     for (size_t i = 0; i < ls.n; i++) {
@@ -1868,12 +2079,10 @@ static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
             continue;
         const char *rule = s->cls == C_IMPLICIT ? "an answer contradicting its own retrieval" : s->rule;
         bool seen = false;
-        for (size_t k = 0; k < i; k++) {
-            const struct sym *o = &w->sy[members[k]];
-            const char *orule = o->cls == C_IMPLICIT ? "an answer contradicting its own retrieval" : o->rule;
-            if (o->turn > r && o->cls != C_STRUCT && strcmp(orule, rule) == 0)
+        size_t rl = strlen(rule);
+        for (const char *q = rules; (q = strstr(q, rule)) != NULL; q += rl)
+            if ((q == rules || q[-1] == ' ') && (q[rl] == ',' || q[rl] == '\0'))
                 seen = true;
-        }
         if (!seen && rn < sizeof rules)
             rn += (size_t)snprintf(rules + rn, sizeof rules - rn, "%s%s", rn ? ", " : "", rule);
     }
@@ -1966,6 +2175,8 @@ static ms_code run_cause(struct msi_ctx *c)
         if (!build_sources(w.a, &w.ti[k]) || !read_doc_dates(w.a, jp, &w.ti[k]))
             goto done;
     }
+    if (!build_index(&w))
+        goto done;
     if (!mark_outdated(w.a, w.ti, w.n))
         goto done;
 
@@ -1993,24 +2204,32 @@ static ms_code run_cause(struct msi_ctx *c)
     mark_flagged(&w);
     for (size_t i = 0; i < w.n_sy; i++)
         w.ti[w.sy[i].focus - 1].symptom_focus = true;
+    if (!turn_tables(&w))
+        goto done;
     if (!find_implicit(&w))
         goto done;
     for (size_t i = 0; i < w.n_sy; i++)
         resolve(&w, i);
-    adopt(&w);
+    if (!adopt(&w))
+        goto done;
 
     /* merge by root turn, in turn order */
+    struct order *ord = msx_arena_alloc(w.a, (w.n_sy + 1) * sizeof *ord);
     size_t *members = msx_arena_alloc(w.a, (w.n_sy + 1) * sizeof *members);
-    if (!members)
+    if (!members || !ord)
         goto done;
-    for (int64_t r = 1; r <= (int64_t)w.n; r++) {
+    size_t no = 0;
+    for (size_t i = 0; i < w.n_sy; i++)
+        if (w.sy[i].how != H_NONE)
+            ord[no++] = (struct order){w.sy[i].root, 0, i};
+    qsort(ord, no, sizeof *ord, order_cmp);
+    for (size_t g = 0; g < no;) {
+        int64_t r = ord[g].key;
         size_t nm = 0;
         bool later = false;
-        for (size_t i = 0; i < w.n_sy; i++) {
-            const struct sym *s = &w.sy[i];
-            if (s->how == H_NONE || s->root != r)
-                continue;
-            members[nm++] = i;
+        for (; g < no && ord[g].key == r; g++) {
+            const struct sym *s = &w.sy[ord[g].idx];
+            members[nm++] = ord[g].idx;
             /* a root is told only when something crossed turns: content
              * or a document carried from an earlier turn, or a history
              * break or the window passed before a later symptom. A

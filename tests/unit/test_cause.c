@@ -564,6 +564,89 @@ static void test_odd_content(void **state)
     free(f);
 }
 
+/* A long session stays linear: 3000 turns, each with documents, a tool
+ * call and text, the window passed from turn 100 on, a failing check every
+ * 10th turn and a repeat every 7th. One root (the window), its chain
+ * bounded. */
+static void test_long_session(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    ms_session s;
+    memset(&s, 0, sizeof s);
+    ms_turn *turns = calloc(N, sizeof *turns);
+    ms_trace *traces = calloc(N, sizeof *traces);
+    ms_message *msgs = calloc(2 * N, sizeof *msgs);
+    ms_document *docs = calloc(2 * N, sizeof *docs);
+    ms_tool_call *tools = calloc(N, sizeof *tools);
+    char (*text)[2][160] = calloc(N, sizeof *text);
+    char (*ids)[24] = calloc(N, sizeof *ids);
+    assert_true(turns && traces && msgs && docs && tools && text && ids);
+    s.session_id = S("sess-long");
+    s.turns = turns;
+    s.n_turns = N;
+    for (size_t k = 0; k < N; k++) {
+        snprintf(ids[k], sizeof ids[k], "tr-%zu", k + 1);
+        traces[k].info.trace_id = S(ids[k]);
+        turns[k].index = (int64_t)k + 1;
+        turns[k].trace = &traces[k];
+        snprintf(text[k][0], sizeof text[k][0], "Question %zu about order A-%zu, \"my parcel\", "
+                 "delivered January %zu?", k + 1, 1000 + k % 50, k % 28 + 1);
+        snprintf(text[k][1], sizeof text[k][1], "Answer %zu: within %zu days, order A-%zu, "
+                 "delivered on 2026-01-%02zu at 7 Quay Lane.", k + 1, k % 30 + 1, 1000 + k % 40,
+                 k % 28 + 1);
+        msgs[2 * k] = (ms_message){MS_ROLE_USER, S(text[k][0]), {NULL, 0}, false};
+        msgs[2 * k + 1] = (ms_message){MS_ROLE_ASSISTANT, S(text[k][1]), {NULL, 0}, false};
+        turns[k].input = &msgs[2 * k];
+        turns[k].n_input = 1;
+        turns[k].output = &msgs[2 * k + 1];
+        turns[k].n_output = 1;
+        docs[2 * k] = (ms_document){S("kb-1"), S("kb://policies/refunds-2024.md"), S(OLD), {NULL, 0}, 1};
+        docs[2 * k + 1] = (ms_document){S("kb-2"), S("kb://policies/refunds.md"), S(NEW), {NULL, 0}, 2};
+        turns[k].docs = &docs[2 * k];
+        turns[k].n_docs = 2;
+        tools[k] = (ms_tool_call){S("lookup_order"), S("{\"order_id\": \"A-1077\"}"),
+                                  S("{\"status\": \"delivered\"}"), {NULL, 0}, false, {NULL, 0}};
+        turns[k].tools = &tools[k];
+        turns[k].n_tools = 1;
+    }
+    ms_findings *out = msi_findings_new();
+    assert_non_null(out);
+    struct ms_analyze_options o;
+    ms_analyze_options_init(&o);
+    struct msx_arena tmp;
+    msx_arena_init(&tmp, 0);
+    struct msi_ctx c = {&s, &o, out, &tmp};
+    for (size_t k = 0; k < N; k++) {
+        if (k + 1 >= 100)
+            assert_non_null(msi_finding_add(&c, "context.window", MS_SEV_ERROR, &turns[k],
+                                            (ms_str){NULL, 0}, (ms_str){NULL, 0},
+                                            (ms_str){NULL, 0}, "over the window"));
+        if ((k + 1) % 10 == 0)
+            assert_non_null(msi_finding_add(&c, "assessment.failing", MS_SEV_ERROR, &turns[k],
+                                            (ms_str){NULL, 0}, (ms_str){NULL, 0},
+                                            (ms_str){NULL, 0}, "correctness=false"));
+        if ((k + 1) % 7 == 0)
+            assert_non_null(msi_finding_add(&c, "friction.repeat", MS_SEV_WARN, &turns[k],
+                                            (ms_str){NULL, 0}, (ms_str){NULL, 0},
+                                            (ms_str){NULL, 0}, "the user repeats"));
+    }
+    assert_int_equal(msi_analyzer_cause.run(&c), MS_OK);
+    msx_arena_release(&tmp);
+    const ms_finding *r = root_at(out, 100);
+    assert_non_null(r);
+    TU_TRUE("bounded chain", r->n_chain <= 200);
+    tu_i64_eq("last symptom last", r->chain[r->n_chain - 1].turn, N);
+    ms_findings_free(out);
+    free(turns);
+    free(traces);
+    free(msgs);
+    free(docs);
+    free(tools);
+    free(text);
+    free(ids);
+}
+
 /* ---- the fixture store --------------------------------------------------- */
 
 #define FIXDB MS_SOURCE_DIR "/tests/fixtures/sqlite/mlflow.db"
@@ -713,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_stale_tool_result),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_odd_content),
+        cmocka_unit_test(test_long_session),
         cmocka_unit_test(test_fixture_rag_outdated),
         cmocka_unit_test(test_fixture_history_drop),
         cmocka_unit_test(test_fixture_corrections),
