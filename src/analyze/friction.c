@@ -56,7 +56,8 @@ static const char *const correction_phrases[] = {
     "you misspelled", "you misread",
     "you got that wrong", "youre wrong", "you are wrong", "wrong again", "still wrong",
     "you got the wrong", "you have the wrong", "you picked the wrong", "you checked the wrong",
-    "you looked up the wrong", "you looked at the wrong", "^i said", "but i said", "no i said",
+    "you looked up the wrong", "you looked at the wrong", "but i said", "no i said",
+    "i said * not", "i said * * not", "i said * * * not",
     "but i asked", "no i asked", "what i asked", "i asked you", "^no i meant", "i didnt ask",
     "i did not ask", "i never said", "you misunderstood", "misunderstood me", "you mixed up",
     "^no i wanted", "^no i was asking", "^no not that", "^no not the",
@@ -88,12 +89,19 @@ static const char *const repeat_phrases[] = {
 /* friction.human: the user wants a person or another channel */
 static const char *const human_phrases[] = {
     /* en */
-    "human", "real person", "speak to someone", "talk to someone", "speak to a", "talk to a",
-    "speak with a", "talk with a", "manager", "supervisor", "representative", "operator",
-    "live agent", "real agent", "an agent", "call the store", "call the shop", "call your",
-    "call support", "ill call", "i will call", "contact the store", "put me through",
-    "connect me to", "connect me with", "transfer me", "someone from your team",
-    "someone from the team", "someone in charge",
+    "to a human", "want a human", "need a human", "get a human", "with a human", "human agent",
+    "human being", "real human", "human please",
+    "^human", "real person", "speak to someone", "talk to someone", "speak to a", "talk to a",
+    "speak with a", "talk with a", "speak to an", "talk to an", "speak to your", "talk to your",
+    "speak to the manager", "talk to the manager", "want a manager", "get a manager",
+    "your manager", "manager please", "want a supervisor", "get a supervisor", "your supervisor",
+    "supervisor please", "a representative please",
+    "representative please", "customer service representative", "support representative",
+    "live representative", "human operator", "operator please", "live agent",
+    "real agent", "to an agent", "an agent please", "call the store", "call the shop",
+    "call your", "call support", "ill call", "i will call", "contact the store",
+    "put me through", "connect me to", "connect me with", "transfer me",
+    "someone from your team", "someone from the team", "someone in charge",
     /* de */
     "mitarbeiter", "mensch", "echte person",
     /* fr */
@@ -125,7 +133,9 @@ static const char *const refusal_phrases[] = {
 /* friction.abandon: the user gives up, whatever came before */
 static const char *const giveup_phrases[] = {
     /* en */
-    "forget it", "forget about it", "i give up", "useless", "waste of time", "ill call",
+    "forget it", "forget about it", "i give up", "this is useless", "you are useless",
+    "youre useless", "totally useless", "completely useless", "so useless", "waste of time",
+    "ill call",
     "i will call", "ill go elsewhere", "screw it",
     /* de */
     "vergiss es", "ich gebe auf",
