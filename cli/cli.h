@@ -62,5 +62,6 @@ int cmd_sessions(struct cli_globals *g, int argc, char **argv);
 int cmd_sessions_show(struct cli_globals *g, int argc, char **argv);
 int cmd_turn(struct cli_globals *g, int argc, char **argv);
 int cmd_analyze(struct cli_globals *g, int argc, char **argv);
+int cmd_patterns(struct cli_globals *g, int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
     {"sessions", "group traces into sessions: sessions list, sessions show", cmd_sessions},
     {"turn", "one turn's span tree: turn TRACE_ID", cmd_turn},
     {"analyze", "find what went wrong and where it started", cmd_analyze},
+    {"patterns", "failure patterns across sessions", cmd_patterns},
 };
 
 static void usage(FILE *out)
