@@ -466,8 +466,8 @@ static ms_code run_assessments(struct msi_ctx *c)
         return rc;
 
     rc = check_trend(c, items, n, done);
-    if (rc != MS_OK || !failing)
-        return rc;
+    if (rc != MS_OK || failing < 2)
+        return rc; /* one failing score needs no summary */
 
     /* failing scores by turn, on one line */
     struct msx_buf b;

@@ -42,6 +42,12 @@ static const ms_rule_info rules[] = {
 /* A drop: the first call's input falls by at least 40% and 100 tokens. */
 #define DROP_PCT 40
 #define DROP_MIN_TOKENS 100
+/* The largest prompt is told from this share of its window on (or when
+ * cache reads were recorded); growth from GROWTH_PCT of the window on, or
+ * in sessions of GROWTH_LONG turns whose model's window is unknown. */
+#define LARGEST_PCT 50
+#define GROWTH_PCT 25
+#define GROWTH_LONG 20
 /* Growth needs this many turns with token counts. */
 #define GROWTH_MIN_TURNS 5
 /* ... and "accelerating" needs this many steps of growth to compare. */
@@ -272,6 +278,53 @@ static ms_str attr_text(struct msi_ctx *c, msx_json_parser *p, const ms_attr *a)
     return cp ? (ms_str){cp, s.len} : v;
 }
 
+/* A string member of obj, by key, copied to the scratch arena; {NULL,0}
+ * when absent. */
+static ms_str json_member(struct msi_ctx *c, msx_json obj, const char *key)
+{
+    if (msx_json_type(obj) != MSX_JSON_OBJECT)
+        return (ms_str){NULL, 0};
+    msx_json m = msx_json_get(obj, key);
+    if (msx_json_type(m) != MSX_JSON_STRING)
+        return (ms_str){NULL, 0};
+    ms_str v = msx_json_str(m);
+    char *cp = v.len ? msx_arena_strndup(c->tmp, v.ptr, v.len) : NULL;
+    return cp ? (ms_str){cp, v.len} : (ms_str){NULL, 0};
+}
+
+/* The model named in a JSON attribute of sp (inputs, outputs, invocation
+ * parameters): its "model" member, or "model_name", or that of
+ * invocation_params / llm_output (LangChain). MLflow JSON-encodes the
+ * attribute value, so a string holding JSON is parsed once more. */
+static ms_str json_model(struct msi_ctx *c, msx_json_parser *p, const ms_span *sp, const char *key)
+{
+    const ms_attr *a = ms_span_attr(sp, key);
+    if (!p || !a || !a->value.len || a->value.len > (1u << 24))
+        return (ms_str){NULL, 0};
+    msx_json root;
+    if (msx_json_parse(p, a->value.ptr, a->value.len, false, &root, NULL) != MS_OK)
+        return (ms_str){NULL, 0};
+    ms_str inner = msx_json_str(root);
+    if (inner.ptr) {
+        char *copy = msx_arena_strndup(c->tmp, inner.ptr, inner.len);
+        if (!copy || msx_json_parse(p, copy, inner.len, false, &root, NULL) != MS_OK)
+            return (ms_str){NULL, 0};
+    }
+    if (msx_json_type(root) != MSX_JSON_OBJECT)
+        return (ms_str){NULL, 0};
+    static const char *const nests[] = {NULL, "invocation_params", "llm_output",
+                                        "response_metadata"};
+    for (size_t i = 0; i < sizeof nests / sizeof nests[0]; i++) {
+        msx_json obj = nests[i] ? msx_json_get(root, nests[i]) : root;
+        ms_str m = json_member(c, obj, "model");
+        if (!m.len)
+            m = json_member(c, obj, "model_name");
+        if (m.len)
+            return m;
+    }
+    return (ms_str){NULL, 0};
+}
+
 /* The model a span called, or {NULL,0}. */
 static ms_str span_model(struct msi_ctx *c, msx_json_parser *p, const ms_span *sp)
 {
@@ -286,37 +339,16 @@ static ms_str span_model(struct msi_ctx *c, msx_json_parser *p, const ms_span *s
                 return s;
         }
     }
-    /* the inputs' "model" key (OpenAI-style requests), or
-     * invocation_params.model (LangChain) */
-    const ms_attr *in = ms_span_attr(sp, "mlflow.spanInputs");
-    if (!p || !in || !in->value.len || in->value.len > (1u << 24))
-        return (ms_str){NULL, 0};
-    msx_json root;
-    const char *buf = in->value.ptr;
-    size_t len = in->value.len;
-    if (msx_json_parse(p, buf, len, false, &root, NULL) != MS_OK)
-        return (ms_str){NULL, 0};
-    ms_str inner = msx_json_str(root); /* JSON-encoded: a string holding JSON */
-    char *copy = NULL;
-    if (inner.ptr) {
-        copy = msx_arena_strndup(c->tmp, inner.ptr, inner.len);
-        if (!copy || msx_json_parse(p, copy, inner.len, false, &root, NULL) != MS_OK)
-            return (ms_str){NULL, 0};
+    /* the request's "model" (OpenAI, Anthropic), LangChain's invocation
+     * parameters, then the response's "model" / llm_output.model_name */
+    static const char *const json_keys[] = {"mlflow.spanInputs", "invocation_params",
+                                            "mlflow.spanOutputs"};
+    for (size_t i = 0; i < sizeof json_keys / sizeof json_keys[0]; i++) {
+        ms_str m = json_model(c, p, sp, json_keys[i]);
+        if (m.len)
+            return m;
     }
-    if (msx_json_type(root) != MSX_JSON_OBJECT)
-        return (ms_str){NULL, 0};
-    msx_json m = msx_json_get(root, "model");
-    if (msx_json_type(m) != MSX_JSON_STRING) {
-        msx_json ip = msx_json_get(root, "invocation_params");
-        m = msx_json_type(ip) == MSX_JSON_OBJECT ? msx_json_get(ip, "model") : ip;
-        if (msx_json_type(m) != MSX_JSON_STRING && msx_json_type(ip) == MSX_JSON_OBJECT)
-            m = msx_json_get(ip, "model_name");
-    }
-    if (msx_json_type(m) != MSX_JSON_STRING)
-        return (ms_str){NULL, 0};
-    ms_str s = msx_json_str(m);
-    char *cp = msx_arena_strndup(c->tmp, s.ptr, s.len);
-    return cp ? (ms_str){cp, s.len} : (ms_str){NULL, 0};
+    return (ms_str){NULL, 0};
 }
 
 /* One turn's prompt sizes. */
@@ -335,6 +367,20 @@ struct tinfo {
     bool has_cache;
     int64_t calls;          /* calls with token counts */
 };
+
+/* The prompt's size from a usage record. MLflow counts cache reads and
+ * writes inside input_tokens (OpenAI's prompt_tokens do too); a record whose
+ * cache counts exceed its input_tokens follows Anthropic's raw usage, where
+ * input_tokens is only the uncached part: then the parts are added. */
+static int64_t prompt_tokens(const ms_token_usage *u)
+{
+    int64_t cache = 0;
+    if (u->present & MS_USAGE_CACHE_READ)
+        cache += u->cache_read_input_tokens;
+    if (u->present & MS_USAGE_CACHE_CREATION)
+        cache += u->cache_creation_input_tokens;
+    return cache > u->input_tokens ? u->input_tokens + cache : u->input_tokens;
+}
 
 static bool is_llm(const ms_span *sp)
 {
@@ -364,7 +410,7 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
             any_model = model;
         if (!usage)
             continue;
-        int64_t in = sp->usage.input_tokens;
+        int64_t in = prompt_tokens(&sp->usage);
         ti->calls++;
         ti->total_in += in;
         if (sp->usage.present & MS_USAGE_CACHE_READ) {
@@ -394,18 +440,18 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
     if (!ti->has && (u->present & MS_USAGE_INPUT)) {
         /* only the trace's total: one number for the whole turn */
         ti->has = true;
-        ti->first_in = ti->max_in = ti->total_in = u->input_tokens;
+        ti->first_in = ti->max_in = ti->total_in = prompt_tokens(u);
         ti->calls = 1;
         ti->max_model = any_model;
         int64_t win = window_of(w, any_model);
         if (win > 0) {
-            ti->worst_in = u->input_tokens;
+            ti->worst_in = ti->max_in;
             ti->worst_win = win;
             ti->worst_model = any_model;
         }
     }
     if (u->present & MS_USAGE_INPUT)
-        ti->total_in = u->input_tokens;
+        ti->total_in = prompt_tokens(u);
     if (u->present & MS_USAGE_CACHE_READ) {
         ti->cached = u->cache_read_input_tokens;
         ti->has_cache = true;
@@ -554,9 +600,20 @@ static ms_code check_growth(struct msi_ctx *c, const struct tinfo *ti)
     qsort(inc, m, sizeof *inc, cmp_i64);
     int64_t med = inc[(m - 1) / 2];
     const ms_turn *t0 = &s->turns[idx[0]], *t1 = &s->turns[idx[n - 1]];
+    /* worth telling when it comes near the window (or runs long with an
+     * unknown one); told at the turn that passed the window, else the last */
+    int64_t win = z->worst_win;
+    if (win > 0 ? z->max_in * 100 < win * GROWTH_PCT : n < GROWTH_LONG)
+        return MS_OK;
+    const ms_turn *at = t1;
+    for (size_t k = 0; k < n; k++)
+        if (ti[idx[k]].worst_win && ti[idx[k]].worst_in > ti[idx[k]].worst_win) {
+            at = &s->turns[idx[k]];
+            break;
+        }
     ms_finding *f;
     if (accel)
-        f = msi_finding_add(c, "context.growth", MS_SEV_INFO, NULL, (ms_str){NULL, 0},
+        f = msi_finding_add(c, "context.growth", MS_SEV_INFO, at, (ms_str){NULL, 0},
                             (ms_str){NULL, 0}, (ms_str){NULL, 0},
                             "input tokens grow faster than linearly over turns %lld-%lld, %lld -> "
                             "%lld (median +%lld/turn; the later turns add %lldx what the earlier "
@@ -566,7 +623,7 @@ static ms_code check_growth(struct msi_ctx *c, const struct tinfo *ti)
                             (long long)z->first_in, (long long)med,
                             (long long)(s1 > 0 ? s2 / s1 : 0), (long long)cum);
     else
-        f = msi_finding_add(c, "context.growth", MS_SEV_INFO, NULL, (ms_str){NULL, 0},
+        f = msi_finding_add(c, "context.growth", MS_SEV_INFO, at, (ms_str){NULL, 0},
                             (ms_str){NULL, 0}, (ms_str){NULL, 0},
                             "input tokens grow linearly over turns %lld-%lld, %lld -> %lld (median "
                             "+%lld/turn, %zu of %zu steps up): the history is resent every turn "
@@ -710,6 +767,9 @@ static ms_code check_largest(struct msi_ctx *c, const struct tinfo *ti, const st
     const ms_turn *tu = &s->turns[best];
     const struct tinfo *b = &ti[best];
     int64_t win = window_of(w, b->max_model);
+    /* worth telling when the prompt came near its window or was cached */
+    if (!(win > 0 && b->max_in * 100 >= win * LARGEST_PCT) && !(any_cache && cached > 0))
+        return MS_OK;
     char model[200] = "";
     if (b->max_model.len && win > 0)
         snprintf(model, sizeof model, ", %.*s, %s%lld%% of its %lld window", (int)b->max_model.len,

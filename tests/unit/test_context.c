@@ -168,21 +168,33 @@ static void test_growth(void **state)
 {
     (void)state;
     static const int64_t lin[] = {200, 390, 580, 790, 980, 1170, 1370, 1560};
-    struct fx *x = fx_new(8, NULL, NULL, lin);
-    ms_findings *f = au_analyze(&x->a->s, "context.growth");
+    struct fx *x = fx_new(8, "mlflow.llm.model", "\"m\"", lin);
+    ms_findings *f = analyze_with(&x->a->s, "context.growth", "m=6000");
     const ms_finding *g = au_find(f, "context.growth");
-    assert_int_equal(g->turn, 0);
+    assert_int_equal(g->turn, 8); /* the last turn: it never passed the window */
     assert_int_equal(g->severity, MS_SEV_INFO);
     tu_str_eq("linear", g->message.ptr, g->message.len,
               "input tokens grow linearly over turns 1-8, 200 -> 1560 (median +190/turn, 7 of 7 "
               "steps up): the history is resent every turn and never trimmed, so the session's "
               "total grows quadratically (7040 input tokens in all)");
     ms_findings_free(f);
+
+    /* far from the window (under 25% of it) or no window known: nothing */
+    f = analyze_with(&x->a->s, "context.growth", "m=6241");
+    assert_int_equal(ms_findings_count(f), 0);
+    ms_findings_free(f);
+    f = analyze_with(&x->a->s, "context.growth", NULL);
+    assert_int_equal(ms_findings_count(f), 0);
+    ms_findings_free(f);
+    /* passed the window at turn 6: told there */
+    f = analyze_with(&x->a->s, "context.growth", "m=1100");
+    assert_int_equal(au_find(f, "context.growth")->turn, 6);
+    ms_findings_free(f);
     fx_free(x);
 
     static const int64_t acc[] = {100, 110, 130, 160, 200, 250, 310, 380};
-    x = fx_new(8, NULL, NULL, acc);
-    f = au_analyze(&x->a->s, "context.growth");
+    x = fx_new(8, "mlflow.llm.model", "\"m\"", acc);
+    f = analyze_with(&x->a->s, "context.growth", "m=1000");
     g = au_find(f, "context.growth");
     tu_str_eq("accelerating", g->message.ptr, g->message.len,
               "input tokens grow faster than linearly over turns 1-8, 100 -> 380 (median "
@@ -193,13 +205,13 @@ static void test_growth(void **state)
 
     /* bounded (a sliding window), or too few turns: nothing */
     static const int64_t flat[] = {300, 420, 380, 410, 390, 400, 405, 395};
-    x = fx_new(8, NULL, NULL, flat);
-    f = au_analyze(&x->a->s, "context.growth");
+    x = fx_new(8, "mlflow.llm.model", "\"m\"", flat);
+    f = analyze_with(&x->a->s, "context.growth", "m=1000");
     assert_int_equal(ms_findings_count(f), 0);
     ms_findings_free(f);
     fx_free(x);
-    x = fx_new(4, NULL, NULL, lin);
-    f = au_analyze(&x->a->s, "context.growth");
+    x = fx_new(4, "mlflow.llm.model", "\"m\"", lin);
+    f = analyze_with(&x->a->s, "context.growth", "m=1000");
     assert_int_equal(ms_findings_count(f), 0);
     ms_findings_free(f);
     fx_free(x);
@@ -281,6 +293,27 @@ static void test_largest_and_cache(void **state)
               "input tokens over 3 turns, 44% cached");
     ms_findings_free(f);
     fx_free(x);
+
+    /* small prompts, no cache reads: nothing worth telling */
+    static const int64_t small[] = {1000, 2000};
+    x = fx_new(2, "mlflow.llm.model", "\"gpt-4o\"", small);
+    f = au_analyze(&x->a->s, "context.largest");
+    assert_int_equal(ms_findings_count(f), 0);
+    ms_findings_free(f);
+    fx_free(x);
+
+    /* Anthropic's raw usage: input_tokens without the cached part */
+    static const int64_t raw[] = {100};
+    x = fx_new(1, "mlflow.llm.model", "\"acme-small-4k\"", raw);
+    x->a->spans[0][0].usage.cache_read_input_tokens = 4000;
+    x->a->spans[0][0].usage.present |= MS_USAGE_CACHE_READ;
+    f = au_analyze(&x->a->s, "context.window");
+    tu_str_eq("raw", au_find(f, "context.window")->message.ptr,
+              au_find(f, "context.window")->message.len,
+              "input tokens 4100 > window 4096 of acme-small-4k at turn 1 (call llm_generate); the "
+              "only turn over it; the model sees only part of the prompt");
+    ms_findings_free(f);
+    fx_free(x);
 }
 
 static void test_trace_usage_only(void **state)
@@ -330,7 +363,7 @@ static void test_fixture_faults(void **state)
               "input tokens 4224 > window 4096 of acme-small-4k at turn 22 (call llm_generate) "
               "(4012 at turn 21); 19 turns over the window (22-40), up to 7448 tokens at turn "
               "40; the model sees only part of the prompt");
-    assert_int_equal(au_count(f, "context.growth", 0), 1);
+    assert_int_equal(au_count(f, "context.growth", 22), 1);
     assert_int_equal(au_count(f, "context.largest", 40), 1);
     assert_int_equal(au_count(f, "context.drop", -1), 0);
     ms_findings_free(f);
