@@ -272,6 +272,7 @@ struct raise {
     int event;        /* exception event index, or -1 */
     char key[256];    /* "Type: message" */
     ms_str name;      /* span or tool name */
+    bool propagated;  /* an ancestor passing a descendant's exception on */
 };
 
 static const ms_attr *event_attr(const ms_event *e, const char *key)
@@ -338,29 +339,23 @@ static ms_code error_loops(struct msi_ctx *c)
                 continue;
             r->turn = t;
             r->span = (long)i;
+            r->propagated = false;
             r->name = tr->spans[i].name;
             n++;
         }
         /* an ancestor repeating a descendant's exception only passed it on */
-        for (size_t a = from; a < n; a++) {
-            for (size_t b = from; b < n; b++) {
-                if (a == b || strcmp(rs[a].key, rs[b].key) != 0)
-                    continue;
-                long p = parent_of(tr, (size_t)rs[b].span);
-                for (size_t hops = 0; p >= 0 && hops < tr->n_spans; hops++) {
-                    if (p == rs[a].span) {
-                        rs[a].span = -2; /* propagated */
-                        break;
-                    }
-                    p = parent_of(tr, (size_t)p);
-                }
-                if (rs[a].span == -2)
-                    break;
+        for (size_t b = from; b < n; b++) {
+            long p = parent_of(tr, (size_t)rs[b].span);
+            for (size_t hops = 0; p >= 0 && hops < tr->n_spans; hops++) {
+                for (size_t a = from; a < n; a++)
+                    if (rs[a].span == p && strcmp(rs[a].key, rs[b].key) == 0)
+                        rs[a].propagated = true;
+                p = parent_of(tr, (size_t)p);
             }
         }
         size_t k = from;
         for (size_t a = from; a < n; a++)
-            if (rs[a].span != -2)
+            if (!rs[a].propagated)
                 rs[k++] = rs[a];
         n = k;
         /* failed tool calls the spans do not show */
@@ -372,6 +367,7 @@ static ms_code error_loops(struct msi_ctx *c)
             r->turn = t;
             r->span = -1;
             r->event = -1;
+            r->propagated = false;
             r->name = tc->name;
             sfmt(r->key, sizeof r->key, "%.*s", (int)tc->error.len, tc->error.ptr);
         }
