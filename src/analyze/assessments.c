@@ -34,6 +34,8 @@ static const ms_rule_info rules[] = {
 };
 
 #define SESSION_KEY "mlflow.trace.session"
+/* A trend's rank correlation looks at this many scores at most. */
+#define TAU_POINTS 512
 
 /* ---- small string helpers ---------------------------------------------- */
 
@@ -203,6 +205,7 @@ struct item {
     struct value v;
     bool session_level;
     bool usable;       /* a valid feedback without error */
+    bool scaled;       /* its name's scale was inferred */
     int verdict;       /* 1 pass, 0 fail, -1 unknown */
     double score;      /* 0..1 when verdict is known or the scale is */
     bool has_score;
@@ -213,6 +216,18 @@ static bool has_session_key(const ms_assessment *a)
 {
     for (size_t i = 0; i < a->n_metadata; i++)
         if (ieq(a->metadata[i].key, SESSION_KEY))
+            return true;
+    return false;
+}
+
+/* Did a later assessment of the trace override a (its "overrides" names
+ * a's id)? Older stores may not have cleared a's valid flag. */
+static bool is_overridden(const ms_trace *t, const ms_assessment *a)
+{
+    if (!a->assessment_id.len)
+        return false;
+    for (size_t i = 0; i < t->info.n_assessments; i++)
+        if (&t->info.assessments[i] != a && str_eq(t->info.assessments[i].overrides, a->assessment_id))
             return true;
     return false;
 }
@@ -308,7 +323,7 @@ static ms_code check_trend(struct msi_ctx *c, struct item *items, size_t n, bool
         }
         if (m < 3)
             continue;
-        int drops = 0, conc = 0, disc = 0;
+        long drops = 0, conc = 0, disc = 0;
         size_t onset = 0;
         for (size_t k = 1; k < m; k++) {
             if (items[idx[k]].score < items[idx[k - 1]].score) {
@@ -317,16 +332,18 @@ static ms_code check_trend(struct msi_ctx *c, struct item *items, size_t n, bool
                 drops++;
             }
         }
-        for (size_t p = 0; p < m; p++)
-            for (size_t q = p + 1; q < m; q++) {
+        /* Kendall's tau over at most TAU_POINTS evenly spread scores */
+        size_t stride = m / TAU_POINTS + 1, pairs = 0;
+        for (size_t p = 0; p < m; p += stride)
+            for (size_t q = p + stride; q < m; q += stride) {
+                pairs++;
                 if (items[idx[q]].score > items[idx[p]].score)
                     conc++;
                 else if (items[idx[q]].score < items[idx[p]].score)
                     disc++;
             }
-        int pairs = (int)(m * (m - 1) / 2);
         const struct item *first = &items[idx[0]], *last = &items[idx[m - 1]];
-        if (drops < 2 || !(last->score < first->score) || 2 * (disc - conc) < pairs)
+        if (drops < 2 || !(last->score < first->score) || 2 * (disc - conc) < (long)pairs)
             continue;
         /* "5 (t2) -> 4 (t4) -> 2 (t6)", the first 8 points */
         struct msx_buf b;
@@ -388,7 +405,7 @@ static ms_code run_assessments(struct msi_ctx *c)
             it->index = k;
             it->session_level = has_session_key(a);
             it->verdict = -1;
-            bool valid = a->has_valid ? a->valid : true;
+            bool valid = (a->has_valid ? a->valid : true) && !is_overridden(tu->trace, a);
             it->usable = !a->is_expectation && !a->has_error && valid;
             if (it->usable)
                 it->v = read_value(a->value_json);
@@ -397,7 +414,7 @@ static ms_code run_assessments(struct msi_ctx *c)
 
     /* numeric scales, per name */
     for (size_t i = 0; i < n; i++) {
-        if (!items[i].usable || items[i].v.kind != V_NUM || items[i].sc.known)
+        if (!items[i].usable || items[i].v.kind != V_NUM || items[i].scaled)
             continue;
         double lo = items[i].v.num, hi = items[i].v.num;
         bool all_int = items[i].v.is_int;
@@ -413,8 +430,10 @@ static ms_code run_assessments(struct msi_ctx *c)
         struct scale sc = infer_scale(lo, hi, all_int);
         for (size_t j = i; j < n; j++)
             if (items[j].usable && items[j].v.kind == V_NUM &&
-                str_eq(items[j].a->name, items[i].a->name))
+                str_eq(items[j].a->name, items[i].a->name)) {
                 items[j].sc = sc;
+                items[j].scaled = true;
+            }
     }
 
     /* verdicts */

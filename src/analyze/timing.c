@@ -46,6 +46,8 @@ static const ms_rule_info rules[] = {
 #define OUTLIER_MADS 6
 /* Span times are ns, trace times ms, rounded down: allow 1 ms. */
 #define SKEW_NS 1000000LL
+/* An overlap names the earlier turn still running among the last few. */
+#define OVERLAP_LOOKBACK 64
 #define MS_NS 1000000LL
 
 /* "41.3 min", "30.3 s", "754 ms", "2.5 h" into buf. */
@@ -116,14 +118,14 @@ static ms_code check_gaps(struct msi_ctx *c)
             /* which earlier turn was still running */
             size_t j = i;
             int64_t prev_end = 0;
-            while (j-- > 0) {
+            while (j-- > 0 && i - j <= OVERLAP_LOOKBACK) {
                 const ms_turn *p = &s->turns[j];
                 if (p->latency_ms >= 0 && p->start_ms + p->latency_ms > tu->start_ms) {
                     prev_end = p->start_ms + p->latency_ms;
                     break;
                 }
             }
-            if (j == (size_t)-1) {
+            if (j == (size_t)-1 || i - j > OVERLAP_LOOKBACK) {
                 j = i - 1;
                 prev_end = tu->start_ms - tu->gap_ms;
             }
@@ -163,6 +165,12 @@ static ms_code check_span_times(struct msi_ctx *c, const ms_turn *tu)
     size_t bad = 0, first = 0;
     char why[200] = "";
     char path[48] = "";
+    if (t->info.has_execution_duration && t->info.execution_duration_ms < 0) {
+        bad++;
+        snprintf(why, sizeof why, "the trace ends %lld ms before it starts",
+                 (long long)-t->info.execution_duration_ms);
+        snprintf(path, sizeof path, "info.execution_duration_ms");
+    }
     for (size_t i = 0; i < t->n_spans; i++) {
         const ms_span *sp = &t->spans[i];
         char w[200] = "";
@@ -201,7 +209,9 @@ static ms_code check_span_times(struct msi_ctx *c, const ms_turn *tu)
     if (bad > 1)
         snprintf(more, sizeof more, " (%zu spans out of order)", bad);
     if (!msi_finding_add(c, "timing.out_of_order", MS_SEV_WARN, tu,
-                         msi_s(t->spans[first].span_id), msi_s(path), (ms_str){NULL, 0},
+                         t->n_spans && path[0] == 's' ? msi_s(t->spans[first].span_id)
+                                                      : (ms_str){NULL, 0},
+                         msi_s(path), (ms_str){NULL, 0},
                          "%s%s: clock skew between processes or a broken exporter; durations "
                          "of this turn are unreliable",
                          why, more))

@@ -220,6 +220,19 @@ static void test_overridden_and_expectations(void **state)
     assert_int_equal(ms_findings_count(f), 0);
     ms_findings_free(f);
     fx_free(x);
+    /* an older store: the overridden one still says valid, the override
+     * names it */
+    x = fx_new(1);
+    ms_assessment *o1 = fb(x, 0, "correctness", "false", "LLM_JUDGE", "wrong");
+    o1->assessment_id = au_s("a-1");
+    o1->has_valid = false;
+    ms_assessment *o2 = fb(x, 0, "correctness", "true", "HUMAN", "right");
+    o2->overrides = au_s("a-1");
+    o2->has_valid = false;
+    f = au_analyze(&x->a->s, "assessments");
+    assert_int_equal(ms_findings_count(f), 0);
+    ms_findings_free(f);
+    fx_free(x);
 }
 
 static void test_scorer_error(void **state)

@@ -146,6 +146,21 @@ static void test_out_of_order(void **state)
     }
     ms_findings_free(f);
     free(a);
+
+    /* a trace that ends before it starts */
+    a = session(2);
+    a->traces[1].info.execution_duration_ms = -20;
+    a->turns[1].latency_ms = -20;
+    f = au_analyze(&a->s, "timing.out_of_order");
+    assert_int_equal(ms_findings_count(f), 1);
+    const ms_finding *g = au_find(f, "timing.out_of_order");
+    tu_str_eq("negative", g->message.ptr, g->message.len,
+              "the trace ends 20 ms before it starts: clock skew between processes or a broken "
+              "exporter; durations of this turn are unreliable");
+    tu_str_eq("path", g->path.ptr, g->path.len, "info.execution_duration_ms");
+    assert_null(g->span_id.ptr);
+    ms_findings_free(f);
+    free(a);
 }
 
 static void test_stuck(void **state)
