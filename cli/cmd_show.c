@@ -8,6 +8,7 @@
  * Trace text is untrusted: on a terminal every control character (ESC
  * included) is shown as a visible escape, invalid UTF-8 as U+FFFD.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,26 @@ static void put_z(struct msx_buf *b, const char *z, size_t max, enum esc mode)
     put_text(b, (ms_str){z, z ? strlen(z) : 0}, max, mode, NULL);
 }
 
+/* Exact int64 arithmetic that saturates instead of overflowing: hostile
+ * traces carry INT64_MIN/MAX times. */
+static int64_t sat_sub(int64_t a, int64_t b)
+{
+    if (b < 0 && a > INT64_MAX + b)
+        return INT64_MAX;
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    return a - b;
+}
+
+static int64_t ms_to_ns(int64_t ms)
+{
+    if (ms > INT64_MAX / 1000000)
+        return INT64_MAX;
+    if (ms < INT64_MIN / 1000000)
+        return INT64_MIN;
+    return ms * 1000000;
+}
+
 static void dur(struct msx_buf *b, int64_t ms)
 {
     if (ms < 0) {
@@ -158,7 +179,7 @@ static void gap_text(struct msx_buf *b, const ms_turn *t)
         msx_buf_adds(b, "-");
     else if (t->gap_ms < 0) {
         msx_buf_adds(b, "overlap ");
-        dur(b, -t->gap_ms);
+        dur(b, sat_sub(0, t->gap_ms));
     } else
         dur(b, t->gap_ms);
 }
@@ -367,7 +388,7 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
         msx_buf_addf(b, "\n## Turn %lld of %lld\n\n", (long long)t->index, (long long)n_turns);
     else
         msx_buf_addf(b, "\nturn %lld/%lld  ", (long long)t->index, (long long)n_turns);
-    msx_rfc3339_format_ns(b, t->start_ms * 1000000);
+    msx_rfc3339_format_ns(b, ms_to_ns(t->start_ms));
     msx_buf_adds(b, md ? " · gap " : "  gap ");
     gap_text(b, t);
     msx_buf_adds(b, md ? " · latency " : "  latency ");
@@ -517,7 +538,7 @@ static void turn_json(struct msx_jw *w, msx_json_parser *p, const ms_turn *t)
     msx_jw_int(w, t->index);
     jw_s(w, "trace_id", in->trace_id);
     msx_buf_init(&tb, MSX_CAP_LINE);
-    msx_rfc3339_format_ns(&tb, t->start_ms * 1000000);
+    msx_rfc3339_format_ns(&tb, ms_to_ns(t->start_ms));
     msx_jw_keyz(w, "start_time");
     msx_jw_str(w, tb.ptr ? tb.ptr : "", tb.len);
     msx_buf_release(&tb);
@@ -953,7 +974,7 @@ static void span_text(struct msx_buf *b, const ms_span *s, int depth, bool full)
     put_text(b, s->name, full ? 0 : CUT_LINE, ESC_TERM_LINE, NULL);
     msx_buf_adds(b, "  ");
     if (s->has_end)
-        dur(b, (s->end_ns - s->start_ns) / 1000000);
+        dur(b, sat_sub(s->end_ns, s->start_ns) / 1000000);
     else
         msx_buf_adds(b, "running");
     msx_buf_addf(b, "  %s", status_name(s->status));
@@ -1019,7 +1040,7 @@ static void span_json(struct msx_jw *w, const ms_span *s, int depth)
     msx_buf_release(&tb);
     msx_jw_keyz(w, "duration_ns");
     if (s->has_end)
-        msx_jw_int(w, s->end_ns - s->start_ns);
+        msx_jw_int(w, sat_sub(s->end_ns, s->start_ns));
     else
         msx_jw_null(w);
     msx_jw_keyz(w, "status");
@@ -1132,7 +1153,7 @@ int cmd_turn(struct cli_globals *g, int argc, char **argv)
         msx_jw_strz(&w, ms_trace_state_name(in->state));
         struct msx_buf tb;
         msx_buf_init(&tb, MSX_CAP_LINE);
-        msx_rfc3339_format_ns(&tb, in->request_time_ms * 1000000);
+        msx_rfc3339_format_ns(&tb, ms_to_ns(in->request_time_ms));
         msx_jw_keyz(&w, "request_time");
         msx_jw_str(&w, tb.ptr ? tb.ptr : "", tb.len);
         msx_buf_release(&tb);
@@ -1155,7 +1176,7 @@ int cmd_turn(struct cli_globals *g, int argc, char **argv)
         msx_buf_adds(&b, "trace ");
         put_text(&b, in->trace_id, 0, ESC_TERM_LINE, NULL);
         msx_buf_addf(&b, "  %s  ", ms_trace_state_name(in->state));
-        msx_rfc3339_format_ns(&b, in->request_time_ms * 1000000);
+        msx_rfc3339_format_ns(&b, ms_to_ns(in->request_time_ms));
         msx_buf_adds(&b, "  latency ");
         dur(&b, in->has_execution_duration ? in->execution_duration_ms : -1);
         msx_buf_adds(&b, "  tokens ");
