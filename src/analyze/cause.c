@@ -1235,9 +1235,11 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
                                                s->cls == C_IMPLICIT, &ct);
             bool named = s->cls == C_CORRECTION && s->turn != s->focus && user_says(ki, t);
             bool anom = !qty_only && origin_suspect(w, j, o);
-            /* the user says the answer is wrong: what it carried in from
-             * the system (not from the user's own words) is suspect */
-            bool corrected = s->cls == C_CORRECTION && s->turn != s->focus &&
+            /* the user (or a judge) says the answer is wrong: what it
+             * carried in from the system (not from the user's own words)
+             * is suspect */
+            bool corrected = ((s->cls == C_CORRECTION && s->turn != s->focus) ||
+                              s->cls == C_ASSESS) &&
                              !user_origin(w, j, t);
             int q = cs ? 3 : named ? 2 : (anom || corrected) ? 1 : 0;
             if (!q)

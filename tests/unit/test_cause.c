@@ -368,6 +368,28 @@ static void test_user_number_is_own(void **state)
     free(f);
 }
 
+/* No newer document anywhere and no retrieval at turn 5: the judged-wrong
+ * answer still carries '30 days' from turn 3's retrieval. */
+static void test_judged_answer_carries_document(void **state)
+{
+    (void)state;
+    struct fx *f = rag_session();
+    f->turns[4].n_docs = 0;       /* turn 5 retrieves nothing */
+    f->turns[2].n_docs = 1;       /* turn 3 only the old policy */
+    const char *sy[] = {"assessment.failing@5: feedback correctness=false"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 1);
+    const ms_finding *r = root_at(out, 3);
+    assert_non_null(r);
+    TU_TRUE("the document", has(r->excerpt, "kb://policies/refunds-2024.md"));
+    ms_findings_free(out);
+    /* without the judge's verdict nothing is claimed */
+    out = run(f, NULL, 0);
+    assert_int_equal(count_roots(out), 0);
+    ms_findings_free(out);
+    free(f);
+}
+
 /* ---- fault b, synthetic: history dropped, the user repeats ------------- */
 
 static void test_history_drop(void **state)
@@ -789,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_span_assessment_merges),
         cmocka_unit_test(test_own_cause_gives_nothing),
         cmocka_unit_test(test_user_number_is_own),
+        cmocka_unit_test(test_judged_answer_carries_document),
         cmocka_unit_test(test_history_drop),
         cmocka_unit_test(test_wrong_tool_argument),
         cmocka_unit_test(test_context_window_run),
