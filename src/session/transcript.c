@@ -1181,8 +1181,57 @@ static void retriever_docs(struct ctx *c, msi_transcriber *tx, const ms_trace *t
 
 /* ---- previews ------------------------------------------------------- */
 
+/* A preview MLflow cut mid-JSON: the string value of the first of keys
+ * (for "content" the last one, the newest message), unescaped as far as it
+ * goes; {NULL,0} if none. */
+static ms_str salvage(struct ctx *c, ms_str pv, const char *const *keys, size_t n_keys)
+{
+    for (size_t k = 0; k < n_keys; k++) {
+        char pat[48];
+        int pl = snprintf(pat, sizeof pat, "\"%s\": \"", keys[k]);
+        const char *hit = NULL;
+        for (size_t i = 0; i + (size_t)pl <= pv.len; i++)
+            if (memcmp(pv.ptr + i, pat, (size_t)pl) == 0) {
+                hit = pv.ptr + i + pl;
+                if (strcmp(keys[k], "content") != 0)
+                    break;
+            }
+        if (!hit)
+            continue;
+        struct msx_buf b;
+        msx_buf_init(&b, TX_CAP_TEXT);
+        const char *end = pv.ptr + pv.len;
+        for (const char *q = hit; q < end && *q != '"'; q++) {
+            if (*q != '\\') {
+                msx_buf_addc(&b, *q);
+                continue;
+            }
+            if (++q >= end)
+                break;
+            switch (*q) {
+            case 'n': msx_buf_addc(&b, '\n'); break;
+            case 't': msx_buf_addc(&b, '\t'); break;
+            case 'u': q = q + 4 < end ? q + 4 : end - 1; break; /* dropped, not guessed */
+            default: msx_buf_addc(&b, *q); break;
+            }
+        }
+        ms_str r = {NULL, 0};
+        if (msx_buf_status(&b) == MS_E_NOMEM)
+            c->nomem = true;
+        else if (b.len)
+            r = dup_str(c, b.ptr, b.len);
+        msx_buf_release(&b);
+        if (r.ptr)
+            return r;
+    }
+    return (ms_str){NULL, 0};
+}
+
 static void previews(struct ctx *c, msi_transcriber *tx, const ms_trace *t, struct io *io)
 {
+    static const char *const in_keys[] = {"question", "query", "message", "input", "prompt",
+                                          "content"};
+    static const char *const out_keys[] = {"answer", "output", "response", "content", "text"};
     memset(io, 0, sizeof *io);
     const ms_str rq = t->info.request_preview, rs = t->info.response_preview;
     struct ms_error e;
@@ -1191,12 +1240,22 @@ static void previews(struct ctx *c, msi_transcriber *tx, const ms_trace *t, stru
     if (rq.len) {
         if (msx_json_parse(tx->pin, rq.ptr, rq.len, false, &root, &e) == MS_OK)
             read_input(c, root, &io->in, 0);
+        if (!io->in.n && rq.ptr[0] == '{') {
+            ms_str sv = salvage(c, rq, in_keys, sizeof in_keys / sizeof in_keys[0]);
+            if (sv.ptr)
+                vec_push_msg(c, &io->in, MS_ROLE_USER, sv, (ms_str){NULL, 0});
+        }
         if (!io->in.n)
             vec_push_msg(c, &io->in, MS_ROLE_USER, dup_str(c, rq.ptr, rq.len), (ms_str){NULL, 0});
     }
     if (rs.len) {
         if (msx_json_parse(tx->pout, rs.ptr, rs.len, false, &root, &e) == MS_OK)
             read_output(c, root, &io->out, NULL, 0);
+        if (!io->out.n && rs.ptr[0] == '{') {
+            ms_str sv = salvage(c, rs, out_keys, sizeof out_keys / sizeof out_keys[0]);
+            if (sv.ptr)
+                vec_push_msg(c, &io->out, MS_ROLE_ASSISTANT, sv, (ms_str){NULL, 0});
+        }
         if (!io->out.n)
             vec_push_msg(c, &io->out, MS_ROLE_ASSISTANT, dup_str(c, rs.ptr, rs.len),
                          (ms_str){NULL, 0});

@@ -687,9 +687,20 @@ static void test_previews_and_nothing(void **state)
     assert_string_equal(o.t.shape, "preview");
     assert_int_equal(o.t.n_input, 1);
     assert_true(o.t.input[0].truncated);
-    assert_true(eq(o.t.input[0].text, "{\"question\": \"How long do refunds ta"));
+    assert_true(eq(o.t.input[0].text, "How long do refunds ta"));
     assert_int_equal(o.t.n_output, 1);
     assert_true(o.t.output[0].truncated);
+    assert_true(eq(o.t.output[0].text, "Within 14"));
+    one_free(&o);
+
+    /* a message list cut short: the newest content; escapes undone */
+    one_run(&o, sp, 1,
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": "
+            "\"user\", \"content\": \"Say \\\"yes\\\"\\nplease",
+            "not json at all", "OK");
+    assert_int_equal(o.t.n_input, 1);
+    assert_true(eq(o.t.input[0].text, "Say \"yes\"\nplease"));
+    assert_true(eq(o.t.output[0].text, "not json at all"));
     one_free(&o);
 
     /* nothing anywhere */
