@@ -988,7 +988,8 @@ static size_t *start_order(struct ctx *c, const ms_trace *t)
 }
 
 /* Breadth first from the root through wrapper spans; without a root (a
- * crashed turn) the earliest span with I/O. Returns the span index or -1. */
+ * crashed turn), or when nothing under the root has I/O, the earliest span
+ * with I/O. Returns the span index or -1. */
 static long find_io_span(struct ctx *c, msi_transcriber *tx, const ms_trace *t, const size_t *ord,
                          struct io *io)
 {
@@ -1021,7 +1022,7 @@ static long find_io_span(struct ctx *c, msi_transcriber *tx, const ms_trace *t, 
             }
         }
         free(queue);
-        return -1;
+        probes = 0; /* spans cut off from the root (a lost parent): any with I/O */
     }
     for (size_t k = 0; k < n && probes < TX_MAX_PROBE && !c->nomem; k++, probes++)
         if (span_io(c, tx, &t->spans[ord[k]], io))
