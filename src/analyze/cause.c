@@ -1140,10 +1140,73 @@ static bool common_tok(struct walk *w, const struct tok *t)
     return true;
 }
 
-/* An own input of the turn that states the same kind of fact otherwise. */
-static const struct src *find_contra(const struct tinfo *ti, const struct tok *t, bool qty_only,
-                                     bool retrieval_only, const struct tok **ct)
+/* The content words of the sentence around a token: lower-case letters
+ * only, 4+ letters, no stop words, cut to their first 5 letters so that
+ * "refund" meets "refunds". A sentence ends at . ! ? before a space, or
+ * a newline; at most SENT_MAX bytes either side are read. */
+#define SENT_MAX 300
+#define SENT_WORDS 24
+struct near {
+    char w[SENT_WORDS][6];
+    size_t n;
+};
+
+static bool sentence_end(const char *p, size_t n, size_t i)
 {
+    if (p[i] == '\n')
+        return true;
+    return (p[i] == '.' || p[i] == '!' || p[i] == '?') && (i + 1 >= n || p[i + 1] == ' ' ||
+                                                           p[i + 1] == '\n');
+}
+
+static void near_words(const struct src *s, const struct tok *t, struct near *nw)
+{
+    nw->n = 0;
+    if (!t || t->off + t->len > s->low_len)
+        return;
+    const char *p = s->low;
+    size_t n = s->low_len;
+    size_t b = t->off, e = t->off + t->len;
+    while (b > 0 && t->off - b < SENT_MAX && !sentence_end(p, n, b - 1))
+        b--;
+    while (e < n && e - t->off < SENT_MAX && !sentence_end(p, n, e))
+        e++;
+    size_t i = b;
+    while (i < e && nw->n < SENT_WORDS) {
+        while (i < e && !is_alpha((unsigned char)p[i]))
+            i++;
+        size_t w0 = i;
+        while (i < e && is_alpha((unsigned char)p[i]))
+            i++;
+        if (i - w0 >= 4 && !is_stop(p + w0, i - w0)) {
+            size_t k = i - w0 < 5 ? i - w0 : 5;
+            memcpy(nw->w[nw->n], p + w0, k);
+            nw->w[nw->n++][k] = '\0';
+        }
+    }
+}
+
+static bool near_share(const struct near *x, const struct near *y)
+{
+    for (size_t i = 0; i < x->n; i++)
+        for (size_t j = 0; j < y->n; j++)
+            if (strcmp(x->w[i], y->w[j]) == 0)
+                return true;
+    return false;
+}
+
+/* An own input of the turn that states the same kind of fact otherwise:
+ * the same unit with another number (or an id of the same shape, another
+ * date). A number is compared only when the sentence it came from (at the
+ * origin) and the contradicting sentence share a content word: "30 days
+ * ... refund" and "14 days ... refunds" do, "2 year warranty" and gift
+ * cards "valid for 3 years" do not. */
+static const struct src *find_contra(const struct tinfo *ti, const struct src *origin,
+                                     const struct tok *origin_tok, const struct tok *t,
+                                     bool qty_only, bool retrieval_only, const struct tok **ct)
+{
+    struct near mine, theirs;
+    near_words(origin, origin_tok, &mine);
     for (size_t i = 0; i < ti->n_src; i++) {
         const struct src *s = &ti->src[i];
         bool ok = s->kind == S_DOC || s->kind == S_TOOL_RESULT || s->kind == S_INPUT_TOOL ||
@@ -1152,6 +1215,11 @@ static const struct src *find_contra(const struct tinfo *ti, const struct tok *t
             continue;
         for (size_t k = 0; k < s->toks.n; k++)
             if (tok_conflicts(t, &s->toks.v[k], qty_only)) {
+                if (t->kind == TK_QTY) {
+                    near_words(s, &s->toks.v[k], &theirs);
+                    if (!near_share(&mine, &theirs))
+                        continue;
+                }
                 *ct = &s->toks.v[k];
                 return s;
             }
@@ -1231,7 +1299,7 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
             if (!j)
                 continue;
             const struct tok *ct = NULL;
-            const struct src *cs = find_contra(fi, t, qty_only || s->cls == C_IMPLICIT,
+            const struct src *cs = find_contra(fi, o, ot, t, qty_only || s->cls == C_IMPLICIT,
                                                s->cls == C_IMPLICIT, &ct);
             bool named = s->cls == C_CORRECTION && s->turn != s->focus && user_says(ki, t);
             bool anom = !qty_only && origin_suspect(w, j, o);

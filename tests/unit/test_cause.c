@@ -390,6 +390,31 @@ static void test_judged_answer_carries_document(void **state)
     free(f);
 }
 
+/* A number carried from an earlier turn next to another number of the same
+ * unit about something else is no contradiction: "2 year warranty" and
+ * gift cards "valid for 3 years". */
+static void test_same_unit_other_topic(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *W = "Electronics carry a 2 year warranty. Warranty claims need the order number.";
+    const char *G = "Gift cards are valid for 3 years and can be used for any order.";
+    fx_turn(f, "How long is the warranty on headphones?", "Electronics carry a 2 year warranty.");
+    const char *i1[] = {"kb-401"}, *u1[] = {"kb://help/warranty.md"}, *t1[] = {W};
+    fx_retrieve(f, 1, "[{\"page_content\": \"x\", \"metadata\": {\"updated\": \"2025-01-20\"}}]",
+                i1, u1, t1, 1);
+    fx_turn(f, "Can I pay with a gift card?",
+            "Yes, gift cards work, and your headphones still keep their 2 year warranty.");
+    const char *i2[] = {"kb-501"}, *u2[] = {"kb://help/gift-cards.md"}, *t2[] = {G};
+    fx_retrieve(f, 2, "[{\"page_content\": \"x\", \"metadata\": {\"updated\": \"2025-10-05\"}}]",
+                i2, u2, t2, 1);
+    fx_turn(f, "Thanks.", "You're welcome!");
+    ms_findings *out = run(f, NULL, 0);
+    assert_int_equal(count_roots(out), 0);
+    ms_findings_free(out);
+    free(f);
+}
+
 /* ---- fault b, synthetic: history dropped, the user repeats ------------- */
 
 static void test_history_drop(void **state)
@@ -811,6 +836,7 @@ int main(void)
         cmocka_unit_test(test_span_assessment_merges),
         cmocka_unit_test(test_own_cause_gives_nothing),
         cmocka_unit_test(test_user_number_is_own),
+        cmocka_unit_test(test_same_unit_other_topic),
         cmocka_unit_test(test_judged_answer_carries_document),
         cmocka_unit_test(test_history_drop),
         cmocka_unit_test(test_wrong_tool_argument),
