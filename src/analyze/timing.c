@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "analyze/analyze_int.h"
+#include "util/timefmt.h"
 
 static const ms_rule_info rules[] = {
     {"timing.idle_gap", "timing", MS_SEV_WARN,
@@ -70,6 +71,20 @@ static const char *human_ms(int64_t ms, char *buf, size_t size)
     return buf;
 }
 
+/* "2026-01-15T10:17:19.863Z" into buf: exact, UTC, readable. */
+static const char *iso_ms(int64_t ms, char *buf, size_t size)
+{
+    struct msx_buf b;
+    msx_buf_init(&b, 64);
+    msx_rfc3339_format_ns(&b, ms * MS_NS);
+    size_t n = 0;
+    char *p = msx_buf_status(&b) == MS_OK ? msx_buf_take(&b, &n) : NULL;
+    msx_buf_release(&b);
+    snprintf(buf, size, "%s", p ? p : "?");
+    free(p);
+    return buf;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -98,20 +113,29 @@ static bool finished(const ms_turn *tu)
 static ms_code check_gaps(struct msi_ctx *c)
 {
     const ms_session *s = c->s;
-    char a[32], b[32];
+    char a[32], b[32], t0[40], t1[40];
     for (size_t i = 1; i < s->n_turns; i++) {
         const ms_turn *tu = &s->turns[i], *prev = &s->turns[i - 1];
         if (c->o->idle_gap_ms > 0 && tu->gap_ms > c->o->idle_gap_ms &&
             msi_rule_selected(c->o, "timing.idle_gap")) {
+            /* the earlier turn that ended last (normally the previous one) */
+            int64_t prev_end = tu->start_ms - tu->gap_ms;
+            const ms_turn *last = prev;
+            for (size_t j = i; j-- > 0 && i - j <= OVERLAP_LOOKBACK;)
+                if (s->turns[j].latency_ms >= 0 &&
+                    s->turns[j].start_ms + s->turns[j].latency_ms == prev_end) {
+                    last = &s->turns[j];
+                    break;
+                }
             if (!msi_finding_add(c, "timing.idle_gap", MS_SEV_WARN, tu, (ms_str){NULL, 0},
                                  msi_s("info.request_time_ms"), tu->trace->info.request_preview,
                                  "idle %s (%lld ms) before turn %lld, over the %s threshold: "
-                                 "turn %lld ended at %lld ms, turn %lld started at %lld ms; the "
-                                 "session may really be two",
+                                 "turn %lld ended at %s, turn %lld started at %s; the session "
+                                 "may really be two",
                                  human_ms(tu->gap_ms, a, sizeof a), (long long)tu->gap_ms,
                                  (long long)tu->index, human_ms(c->o->idle_gap_ms, b, sizeof b),
-                                 (long long)prev->index, (long long)(tu->start_ms - tu->gap_ms),
-                                 (long long)tu->index, (long long)tu->start_ms))
+                                 (long long)last->index, iso_ms(prev_end, t0, sizeof t0),
+                                 (long long)tu->index, iso_ms(tu->start_ms, t1, sizeof t1)))
                 return MS_E_NOMEM;
         }
         if (tu->gap_ms < 0 && finished(prev) && msi_rule_selected(c->o, "timing.overlap")) {
@@ -131,12 +155,13 @@ static ms_code check_gaps(struct msi_ctx *c)
             }
             if (!msi_finding_add(c, "timing.overlap", MS_SEV_WARN, tu, (ms_str){NULL, 0},
                                  msi_s("info.request_time_ms"), (ms_str){NULL, 0},
-                                 "turn %lld started at %lld ms, %s before turn %lld ended (%lld "
-                                 "ms): concurrent requests in one session (double submit, "
+                                 "turn %lld started at %s, %s (%lld ms) before turn %lld ended "
+                                 "(%s): concurrent requests in one session (double submit, "
                                  "retry, or two conversations sharing an id)",
-                                 (long long)tu->index, (long long)tu->start_ms,
+                                 (long long)tu->index, iso_ms(tu->start_ms, t0, sizeof t0),
                                  human_ms(prev_end - tu->start_ms, a, sizeof a),
-                                 (long long)s->turns[j].index, (long long)prev_end))
+                                 (long long)(prev_end - tu->start_ms),
+                                 (long long)s->turns[j].index, iso_ms(prev_end, t1, sizeof t1)))
                 return MS_E_NOMEM;
         }
     }
@@ -314,9 +339,10 @@ static ms_code check_latency(struct msi_ctx *c)
                              sp ? msi_s(sp->span_id) : (ms_str){NULL, 0},
                              msi_s("info.execution_duration_ms"), (ms_str){NULL, 0},
                              "turn %lld took %s (%lld ms), %s the session's median %s over %zu "
-                             "finished turns%s",
+                             "finished turns%s%s",
                              (long long)tu->index, human_ms(x, a, sizeof a), (long long)x, factor,
-                             human_ms(med, b, sizeof b), n, slow))
+                             human_ms(med, b, sizeof b), n, slow,
+                             tu->trace->info.state == MS_STATE_ERROR ? "; the turn failed" : ""))
             return MS_E_NOMEM;
     }
     return MS_OK;
