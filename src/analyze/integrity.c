@@ -436,6 +436,37 @@ static ms_code add(struct state *st, const char *rule, ms_severity sev, const ms
     return f ? MS_OK : MS_E_NOMEM;
 }
 
+/* Did the user send turn k's message again at turn k+1? */
+static bool retried(const ms_session *s, size_t k)
+{
+    if (k + 1 >= s->n_turns)
+        return false;
+    const ms_turn *a = &s->turns[k], *b = &s->turns[k + 1];
+    size_t ua = user_at(a), ub = user_at(b);
+    return ua < a->n_input && ub < b->n_input &&
+           same_text(a->input[ua].text, a->input[ua].truncated, b->input[ub].text,
+                     b->input[ub].truncated);
+}
+
+/* The user asking to start afresh: a history dropped right after is
+ * wanted. Word-bounded, ASCII case-insensitive. */
+static const char *const reset_phrases[] = {
+    "start over", "start again", "start from scratch", "new conversation", "new chat",
+    "new topic", "/reset", "/new", "/clear", "clear the chat", "clear the history",
+    "forget everything", "forget what I said", "neu anfangen", "recommencer", "empezar de nuevo",
+};
+
+static bool asks_reset(const ms_turn *t)
+{
+    size_t u = user_at(t);
+    if (u >= t->n_input)
+        return false;
+    for (size_t i = 0; i < N_OF(reset_phrases); i++)
+        if (mentions(t->input[u].text, msi_s(reset_phrases[i])))
+            return true;
+    return false;
+}
+
 /* What every turn said, in order: its user message, then its answer. */
 static ms_code collect(struct state *st)
 {
@@ -452,13 +483,16 @@ static ms_code collect(struct state *st)
             x->text = t->input[u].text;
             x->trunc = t->input[u].truncated;
             x->turn = k;
-            x->optional = failed(t) || !answer_of(t);
+            /* a failed turn, or one the user sent again right after
+             * (a retry, a regenerated answer): apps keep one copy */
+            x->optional = failed(t) || !answer_of(t) || retried(s, k);
             if (!words_of(st->a, x->text, &x->w))
                 return MS_E_NOMEM;
         }
         const ms_message *ans = answer_of(t);
         if (ans) {
             struct said *x = &st->said[st->n_said++];
+            x->optional = retried(s, k);
             x->role = MS_ROLE_ASSISTANT;
             x->text = ans->text;
             x->trunc = ans->truncated;
@@ -556,6 +590,17 @@ static bool foreign_remember(struct state *st, ms_str id)
     return true;
 }
 
+/* Was a copy of said[e] sent in its stead: an optional message (a retried
+ * turn's) with the same text that matched? */
+static bool copy_sent(const struct state *st, const bool *used, size_t ne, size_t e)
+{
+    for (size_t o = 0; o < ne; o++)
+        if (o != e && used[o] && st->said[o].optional && st->said[o].role == st->said[e].role &&
+            same_text(st->said[o].text, st->said[o].trunc, st->said[e].text, st->said[e].trunc))
+            return true;
+    return false;
+}
+
 enum { M_NONE = 0, M_EXACT, M_DUP, M_ALTERED };
 
 /* Turn k's history against what was said in turns 1..k-1. */
@@ -649,7 +694,8 @@ static ms_code check_turn(struct state *st, size_t k)
                 min_kept = e;
             continue;
         }
-        if (st->said[e].optional || st->said[e].gone || !st->carry[st->said[e].role])
+        if (st->said[e].optional || st->said[e].gone || !st->carry[st->said[e].role] ||
+            copy_sent(st, used, ne, e))
             continue;
         n_new++;
         if (first_new == ne)
@@ -659,6 +705,9 @@ static ms_code check_turn(struct state *st, size_t k)
         if (nt == 0 || turns[nt - 1] != tn)
             turns[nt++] = tn;
     }
+    /* the user asked to start afresh at this turn or the one before */
+    if (n_new > 0 && (asks_reset(t) || asks_reset(&s->turns[k - 1])))
+        n_new = 0;
     if (n_new > 0) {
         ranges(tb, sizeof tb, turns, nt);
         const struct said *x = &st->said[first_new];
@@ -681,12 +730,12 @@ static ms_code check_turn(struct state *st, size_t k)
                      nt > 1 ? "s" : "", tb, n_new == 1 ? "is" : "are", role_name(x->role),
                      x->turn + 1, quote(a, x->text, QUOTE_MAX));
         }
-        for (size_t e = 0; e < ne; e++)
-            if (!used[e] && !st->said[e].optional && st->carry[st->said[e].role])
-                st->said[e].gone = true;
         if (rc != MS_OK)
             return rc;
     }
+    for (size_t e = 0; e < ne; e++)
+        if (!used[e] && !st->said[e].optional && st->carry[st->said[e].role])
+            st->said[e].gone = true;
 
     /* altered: one finding for the turn, naming the first */
     size_t n_alt = 0, first_alt = nh;

@@ -365,6 +365,38 @@ static void test_system_prompt_llm(void **state)
     free(f);
 }
 
+/* A retried turn (the user sends the same message again; the app keeps one
+ * copy), and a history cleared because the user asked to start over. */
+static void test_retry_reset(void **state)
+{
+    (void)state;
+    static const char *const u[] = {"Where is order A-1077?", "When will it arrive?",
+                                    "When will it arrive?", "Thanks."};
+    static const char *const r[] = {"In transit.", "Sorry, something went wrong.",
+                                    "Tomorrow before noon.", "You're welcome!"};
+    struct fx *f = fx_chat(u, r, 4, NULL);
+    /* turns 3 and 4 carry only the second attempt */
+    fx_input(f, 3,
+             (const char *const[]){"s:" SYS, "u:Where is order A-1077?", "a:In transit.",
+                                   "u:When will it arrive?"},
+             4);
+    fx_input(f, 4,
+             (const char *const[]){"s:" SYS, "u:Where is order A-1077?", "a:In transit.",
+                                   "u:When will it arrive?", "a:Tomorrow before noon.",
+                                   "u:Thanks."},
+             6);
+    want("retry", f, "", NULL);
+    free(f);
+
+    static const char *const u2[] = {"Where is order A-1077?", "Let's start over: new topic.",
+                                     "Do you sell lamps?"};
+    static const char *const r2[] = {"In transit.", "Sure.", "Yes."};
+    static const size_t from[] = {0, 0, 2};
+    f = fx_chat(u2, r2, 3, from);
+    want("reset", f, "", NULL);
+    free(f);
+}
+
 /* ---- must stay silent --------------------------------------------------- */
 
 static void test_silent(void **state)
@@ -632,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_changed),       cmocka_unit_test(test_reordered_duplicated),
         cmocka_unit_test(test_foreign),       cmocka_unit_test(test_system_prompt),
         cmocka_unit_test(test_system_prompt_llm),
+        cmocka_unit_test(test_retry_reset),
         cmocka_unit_test(test_silent),
         cmocka_unit_test(test_long_session),
     };
