@@ -30,6 +30,9 @@ static int sfmt(char *buf, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, size, fmt, ap);
     va_end(ap);
+    /* cut: never half a character (buf[max] must be readable: max = size - 2) */
+    if (n >= 0 && (size_t)n >= size && size > 1)
+        buf[msx_utf8_cut(buf, size - 1, size - 2)] = '\0';
     return n;
 }
 

@@ -200,7 +200,8 @@ ms_finding *msi_finding_add(struct msi_ctx *c, const char *rule, ms_severity sev
     va_end(ap);
     if (n < 0)
         n = 0;
-    size_t len = (size_t)n < MESSAGE_MAX ? (size_t)n : msx_utf8_cut(line, MESSAGE_MAX, MESSAGE_MAX);
+    /* when cut, line holds MESSAGE_MAX bytes: cut again on a code point */
+    size_t len = (size_t)n <= MESSAGE_MAX ? (size_t)n : msx_utf8_cut(line, MESSAGE_MAX, MESSAGE_MAX - 1);
     /* one line, always */
     for (size_t i = 0; i < len; i++)
         if (line[i] == '\n' || line[i] == '\r')

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "analyze/analyze_int.h"
+#include "util/utf8.h"
 
 #define LOOP_MIN 3             /* calls / errors / turns that make a loop */
 #define ANSWER_MIN_WORDS 5
@@ -36,6 +37,9 @@ static int sfmt(char *buf, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, size, fmt, ap);
     va_end(ap);
+    /* cut: never half a character (buf[max] must be readable: max = size - 2) */
+    if (n >= 0 && (size_t)n >= size && size > 1)
+        buf[msx_utf8_cut(buf, size - 1, size - 2)] = '\0';
     return n;
 }
 
@@ -225,7 +229,7 @@ static ms_code tool_loops(struct msi_ctx *c, struct call *calls, size_t n)
                              span_path(path, sizeof path, calls[i].span_index), calls[i].args,
                              "tool %.*s called %zu times in turn %lld with the same arguments %.*s%s",
                              (int)calls[i].name.len, calls[i].name.ptr, count,
-                             (long long)tu->index, (int)(calls[i].args.len > 80 ? 80 : calls[i].args.len),
+                             (long long)tu->index, (int)msx_utf8_cut(calls[i].args.ptr, calls[i].args.len, 80),
                              calls[i].args.ptr,
                              same_result ? "; the same result each time" : ""))
             return MS_E_NOMEM;
@@ -256,7 +260,7 @@ static ms_code tool_loops(struct msi_ctx *c, struct call *calls, size_t n)
                              span_path(path, sizeof path, calls[i].span_index), calls[i].args,
                              "tool %.*s called with the same arguments %.*s in %zu consecutive turns (%lld-%lld), %zu times",
                              (int)calls[i].name.len, calls[i].name.ptr,
-                             (int)(calls[i].args.len > 80 ? 80 : calls[i].args.len), calls[i].args.ptr,
+                             (int)msx_utf8_cut(calls[i].args.ptr, calls[i].args.len, 80), calls[i].args.ptr,
                              last - first + 1, (long long)tu->index,
                              (long long)s->turns[last].index, count))
             return MS_E_NOMEM;

@@ -115,12 +115,26 @@ static void test_excerpt_one_line_and_cut(void **state)
     assert_int_equal(body % 2, 0); /* never half a character */
     assert_int_equal((unsigned char)g->excerpt.ptr[body - 2], 0xc3);
 
+    /* a long message is cut on a code point too */
+    char odd[602];
+    odd[0] = 'x';
+    for (int i = 1; i < 601; i += 2) {
+        odd[i] = (char)0xc3;
+        odd[i + 1] = (char)0xbc;
+    }
+    odd[601] = '\0';
+    msi_finding_add(&k.c, "x.m", MS_SEV_INFO, NULL, NONE, NONE, NONE, "%s", odd);
+    g = ms_findings_at(k.f, 1 + 1);
+    assert_true(g->message.len <= 400 && g->message.len >= 396);
+    assert_int_equal((g->message.len - 1) % 2, 0);
+    assert_int_equal((unsigned char)g->message.ptr[g->message.len - 2], 0xc3);
+
     /* exactly 200 ASCII bytes stay whole */
     char two[201];
     memset(two, 'a', 200);
     two[200] = '\0';
     msi_finding_add(&k.c, "x.c", MS_SEV_INFO, NULL, NONE, NONE, au_s(two), "m");
-    g = ms_findings_at(k.f, 2);
+    g = ms_findings_at(k.f, 3);
     assert_int_equal(g->excerpt.len, 200);
     assert_int_equal(g->excerpt.ptr[199], 'a');
     core_free(&k);
