@@ -129,28 +129,52 @@ static bool same_error(const struct span_err *a, const struct span_err *b)
     return false;
 }
 
-static long find_span(const ms_trace *t, const char *id)
+/* Each span's parent as an index into t->spans (-1: root or parent not
+ * recorded), by sorting span ids once: O(n log n) for traces with tens of
+ * thousands of spans. NULL when out of memory. */
+static int cmp_span_id(const void *a, const void *b)
 {
-    if (!id[0])
-        return -1;
-    for (size_t i = 0; i < t->n_spans; i++)
-        if (strcmp(t->spans[i].span_id, id) == 0)
-            return (long)i;
-    return -1;
+    return strcmp((*(const ms_span *const *)a)->span_id, (*(const ms_span *const *)b)->span_id);
+}
+
+static int cmp_key_span(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, (*(const ms_span *const *)elem)->span_id);
+}
+
+static long *parent_index(struct msx_arena *a, const ms_trace *t)
+{
+    size_t n = t->n_spans;
+    long *par = msx_arena_alloc(a, (n ? n : 1) * sizeof *par);
+    const ms_span **by = msx_arena_alloc(a, (n ? n : 1) * sizeof *by);
+    if (!par || !by)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        by[i] = &t->spans[i];
+    qsort(by, n, sizeof *by, cmp_span_id);
+    for (size_t i = 0; i < n; i++) {
+        par[i] = -1;
+        if (!t->spans[i].parent_id[0])
+            continue;
+        const ms_span *const *hit = bsearch(t->spans[i].parent_id, by, n, sizeof *by, cmp_key_span);
+        if (hit && *hit != &t->spans[i])
+            par[i] = (long)(*hit - t->spans);
+    }
+    return par;
 }
 
 /* Marks each failing ancestor that repeats a descendant's exception as
  * propagated: the exception was raised below it. */
-static void mark_propagated(const ms_trace *t, struct span_err *es)
+static void mark_propagated(const ms_trace *t, const long *par, struct span_err *es)
 {
     for (size_t i = 0; i < t->n_spans; i++) {
         if (!es[i].failed)
             continue;
-        long p = find_span(t, t->spans[i].parent_id);
+        long p = par[i];
         for (size_t hops = 0; p >= 0 && hops < t->n_spans; hops++) {
             if (es[p].failed && same_error(&es[p], &es[i]))
                 es[p].propagated = true;
-            p = find_span(t, t->spans[p].parent_id);
+            p = par[p];
         }
     }
 }
@@ -499,7 +523,10 @@ static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site
         if (!es[i].is_tool && transcript_tool(tu, &tr->spans[i]))
             es[i].is_tool = true;
     }
-    mark_propagated(tr, es);
+    long *par = parent_index(c->tmp, tr);
+    if (!par)
+        return MS_E_NOMEM;
+    mark_propagated(tr, par, es);
 
     /* The span that made the trace fail: the raiser of the root's
      * exception, else the last raiser to start. */

@@ -311,14 +311,38 @@ static bool span_error_key(const ms_span *sp, char *key, size_t size, int *event
     return true;
 }
 
-static long parent_of(const ms_trace *t, size_t i)
+/* Each span's parent as an index into t->spans (-1: root or parent not
+ * recorded), by sorting span ids once: O(n log n) for traces with tens of
+ * thousands of spans. NULL when out of memory. */
+static int cmp_span_id(const void *a, const void *b)
 {
-    if (!t->spans[i].parent_id[0])
-        return -1;
-    for (size_t k = 0; k < t->n_spans; k++)
-        if (strcmp(t->spans[k].span_id, t->spans[i].parent_id) == 0)
-            return (long)k;
-    return -1;
+    return strcmp((*(const ms_span *const *)a)->span_id, (*(const ms_span *const *)b)->span_id);
+}
+
+static int cmp_key_span(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, (*(const ms_span *const *)elem)->span_id);
+}
+
+static long *parent_index(struct msx_arena *a, const ms_trace *t)
+{
+    size_t n = t->n_spans;
+    long *par = msx_arena_alloc(a, (n ? n : 1) * sizeof *par);
+    const ms_span **by = msx_arena_alloc(a, (n ? n : 1) * sizeof *by);
+    if (!par || !by)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        by[i] = &t->spans[i];
+    qsort(by, n, sizeof *by, cmp_span_id);
+    for (size_t i = 0; i < n; i++) {
+        par[i] = -1;
+        if (!t->spans[i].parent_id[0])
+            continue;
+        const ms_span *const *hit = bsearch(t->spans[i].parent_id, by, n, sizeof *by, cmp_key_span);
+        if (hit && *hit != &t->spans[i])
+            par[i] = (long)(*hit - t->spans);
+    }
+    return par;
 }
 
 static ms_code error_loops(struct msi_ctx *c)
@@ -348,13 +372,24 @@ static ms_code error_loops(struct msi_ctx *c)
             n++;
         }
         /* an ancestor repeating a descendant's exception only passed it on */
-        for (size_t b = from; b < n; b++) {
-            long p = parent_of(tr, (size_t)rs[b].span);
+        long *par = NULL, *slot = NULL;
+        if (n > from + 1) {
+            par = parent_index(c->tmp, tr);
+            slot = msx_arena_alloc(c->tmp, tr->n_spans * sizeof *slot);
+            if (!par || !slot)
+                return MS_E_NOMEM;
+            for (size_t i = 0; i < tr->n_spans; i++)
+                slot[i] = -1;
+            for (size_t a = from; a < n; a++)
+                slot[rs[a].span] = (long)a;
+        }
+        for (size_t b = from; par && b < n; b++) {
+            long p = par[rs[b].span];
             for (size_t hops = 0; p >= 0 && hops < tr->n_spans; hops++) {
-                for (size_t a = from; a < n; a++)
-                    if (rs[a].span == p && strcmp(rs[a].key, rs[b].key) == 0)
-                        rs[a].propagated = true;
-                p = parent_of(tr, (size_t)p);
+                long a = slot[p];
+                if (a >= 0 && strcmp(rs[a].key, rs[b].key) == 0)
+                    rs[a].propagated = true;
+                p = par[p];
             }
         }
         size_t k = from;
