@@ -61,6 +61,7 @@ int cmd_sessions(struct cli_globals *g, int argc, char **argv);
 /* sessions show SESSION_ID (argv[0] is "show") and turn TRACE_ID: cmd_show.c */
 int cmd_sessions_show(struct cli_globals *g, int argc, char **argv);
 int cmd_turn(struct cli_globals *g, int argc, char **argv);
+int cmd_mcp(struct cli_globals *g, int argc, char **argv);
 int cmd_analyze(struct cli_globals *g, int argc, char **argv);
 int cmd_patterns(struct cli_globals *g, int argc, char **argv);
 

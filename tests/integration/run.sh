@@ -34,4 +34,16 @@ rc=0
 "$venv/python" tests/integration/compare_sessions.py --mlsession "$PWD/$BUILD/mlsession" \
     --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
 "$venv/python" tests/integration/test_rest_faults.py --mlsession "$PWD/$BUILD/mlsession" || rc=1
+# the MCP server, driven by the official MCP Python SDK (its own venv)
+if mcp_bin=$(tools/mcp_client.sh); then
+    "$mcp_bin/python" tests/integration/test_mcp.py --mlsession "$PWD/$BUILD/mlsession" \
+        --fixtures "$PWD/tests/fixtures" || rc=1
+elif [ "${CI:-}" = true ]; then
+    echo "mcp: FAILED: the MCP Python SDK could not be installed (CI=true)"
+    echo "0 1 0" >> "${MS_TALLY:-/dev/null}"
+    rc=1
+else
+    echo "mcp: SKIPPED: the MCP Python SDK could not be installed"
+    echo "0 0 1" >> "${MS_TALLY:-/dev/null}"
+fi
 exit $rc
