@@ -1809,7 +1809,9 @@ static bool link_add(struct walk *w, struct links *ls, int64_t turn, int cls, ms
         if (o->turn == turn && o->cls == cls && strcmp(o->why, why) == 0)
             return true;
         /* one piece of evidence told once: the first (most specific) wins */
-        if (o->turn == turn && o->cls <= 1 && cls <= 1 && path.ptr && o->path.ptr &&
+        bool cause_side = o->cls <= 1 && cls <= 1;
+        bool carry_side = (o->cls == 2 || o->cls == 3) && (cls == 2 || cls == 3);
+        if (o->turn == turn && (cause_side || carry_side) && path.ptr && o->path.ptr &&
             o->path.len == path.len && memcmp(o->path.ptr, path.ptr, path.len) == 0)
             return true;
     }
