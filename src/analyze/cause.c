@@ -14,10 +14,12 @@
  *             (its retrieval, tool results, user message, system prompt)
  *             and that an earlier turn's documents, tool calls or answer
  *             held first. It counts only when it is suspect: the turn's
- *             own inputs say otherwise (same unit, another number), the
- *             user's correction names it, or where it came from is already
- *             wrong (an outdated document, a failed tool call, an answer
- *             that was itself a symptom);
+ *             own inputs say otherwise (same unit, another number, about
+ *             the same thing), the user's correction names it, where it
+ *             came from is already wrong (an outdated document, a failed
+ *             tool call, an answer that was itself a symptom), or the
+ *             answer was judged wrong (a correction, a failing assessment)
+ *             and the token came from the system, not the user;
  *   document  the symptom turn answers from a document that is outdated
  *             (an older `updated` date than another document on the same
  *             topic, or a failing span-level assessment on its retriever)
@@ -25,8 +27,8 @@
  *   structure a history drop (integrity.*history*) or the context window
  *             passed (context.window) at or before the turn that went
  *             wrong, for friction and failing assessments;
- *   own       a correction's root is the answer it corrects; a repeated
- *             request follows the failed turn before it.
+ *   own       a symptom with none of these is its own cause; it only joins
+ *             a root found for another symptom of its turn or its focus.
  *
  * A turn whose answer repeats a suspect number from an earlier turn while
  * its own retrieval says otherwise is a symptom even when no other
@@ -34,8 +36,9 @@
  *
  * Symptoms sharing a root turn are merged into one cause.root finding whose
  * chain lists the cause first, the turns that carried it on, then the
- * symptoms. A symptom that is its own cause (an error with nothing carried
- * in) gives no cause.root: its own finding already says everything. Pure
+ * symptoms. A root is told only when something crossed turns; a symptom
+ * that is its own cause (an error with nothing carried in) gives no
+ * cause.root: its own finding already says everything. Pure
  * function of the session and the earlier findings: no clock, no hashing
  * order, no printing. docs/rules/cause.md has the walk and its limits.
  */
@@ -924,7 +927,6 @@ struct sym {
     bool named;                 /* the correction names the token */
     size_t doc;                 /* H_DOC: the document at the root turn */
     size_t sym_struct;          /* H_STRUCT: the structural symptom */
-    bool keep;
 };
 
 static bool has_prefix(const char *s, const char *p)
@@ -1993,9 +1995,8 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                 if (same_doc(doc, &tm->t->docs[e])) {
                     char lab[256];
                     doc_label(tm, e, lab, sizeof lab);
-                    snprintf(why, sizeof why, "%s %s again%s",
-                             m == s->focus ? "answers from" : "retrieves", lab,
-                             m == s->focus ? "" : "");
+                    snprintf(why, sizeof why, "%s %s again",
+                             m == s->focus ? "answers from" : "retrieves", lab);
                     const struct src *es = NULL;
                     for (size_t i = 0; i < tm->n_src && !es; i++)
                         if (tm->src[i].kind == S_DOC && tm->src[i].idx == e)
