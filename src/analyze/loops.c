@@ -345,6 +345,23 @@ static long *parent_index(struct msx_arena *a, const ms_trace *t)
     return par;
 }
 
+static int cmp_raise(const void *a, const void *b)
+{
+    const struct raise *x = *(const struct raise *const *)a, *y = *(const struct raise *const *)b;
+    int r = strcmp(x->key, y->key);
+    if (r)
+        return r;
+    return x < y ? -1 : x > y;
+}
+
+/* Groups by where they start in the session. */
+static int cmp_slot(const void *a, const void *b)
+{
+    const struct raise *x = **(const struct raise *const *const *)a;
+    const struct raise *y = **(const struct raise *const *const *)b;
+    return x < y ? -1 : x > y;
+}
+
 static ms_code error_loops(struct msi_ctx *c)
 {
     const ms_session *s = c->s;
@@ -411,46 +428,64 @@ static ms_code error_loops(struct msi_ctx *c)
             sfmt(r->key, sizeof r->key, "%.*s", (int)tc->error.len, tc->error.ptr);
         }
     }
-    bool *done = msx_arena_calloc(c->tmp, n ? n : 1, sizeof *done);
-    if (!done)
+    if (n < LOOP_MIN)
+        return MS_OK;
+    /* group equal keys: sort by key, then by position (pointer order is
+     * array order), so each group lists its occurrences in session order */
+    const struct raise **by = msx_arena_alloc(c->tmp, n * sizeof *by);
+    const struct raise *const **firsts = msx_arena_alloc(c->tmp, n * sizeof *firsts);
+    if (!by || !firsts)
         return MS_E_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (done[i] || !rs[i].key[0])
-            continue;
+    for (size_t i = 0; i < n; i++)
+        by[i] = &rs[i];
+    qsort(by, n, sizeof *by, cmp_raise);
+    size_t n_groups = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(by[j]->key, by[i]->key) == 0)
+            j++;
+        if (j - i >= LOOP_MIN && by[i]->key[0])
+            firsts[n_groups++] = &by[i];
+        i = j;
+    }
+    qsort(firsts, n_groups, sizeof *firsts, cmp_slot);
+    for (size_t g = 0; g < n_groups; g++) {
+        const struct raise *const *slot = firsts[g], *const *end = by + n;
+        const struct raise *r0 = *slot;
         size_t count = 0, turns = 0, last_turn = (size_t)-1;
         char list[96] = "";
         size_t ll = 0;
-        for (size_t j = i; j < n; j++) {
-            if (strcmp(rs[i].key, rs[j].key) != 0)
-                continue;
-            done[j] = true;
+        bool more = false;
+        for (; slot < end && strcmp((*slot)->key, r0->key) == 0; slot++) {
+            const struct raise *r = *slot;
             count++;
-            if (rs[j].turn != last_turn) {
-                last_turn = rs[j].turn;
-                turns++;
-                if (ll + 24 < sizeof list) {
-                    int w = sfmt(list + ll, sizeof list - ll, "%s%lld", ll ? ", " : "",
-                                 (long long)s->turns[rs[j].turn].index);
-                    ll += w > 0 ? (size_t)w : 0;
-                }
+            if (r->turn == last_turn)
+                continue;
+            last_turn = r->turn;
+            turns++;
+            if (ll + 30 < sizeof list) {
+                int w = sfmt(list + ll, sizeof list - ll, "%s%lld", ll ? ", " : "",
+                             (long long)s->turns[r->turn].index);
+                ll += w > 0 ? (size_t)w : 0;
+            } else if (!more) {
+                sfmt(list + ll, sizeof list - ll, ", ...");
+                more = true;
             }
         }
-        if (count < LOOP_MIN)
-            continue;
-        const ms_turn *tu = &s->turns[rs[i].turn];
+        const ms_turn *tu = &s->turns[r0->turn];
         char path[64] = "";
-        if (rs[i].span >= 0) {
-            if (rs[i].event >= 0)
-                sfmt(path, sizeof path, "spans[%ld].events[%d]", rs[i].span, rs[i].event);
+        if (r0->span >= 0) {
+            if (r0->event >= 0)
+                sfmt(path, sizeof path, "spans[%ld].events[%d]", r0->span, r0->event);
             else
-                sfmt(path, sizeof path, "spans[%ld].status", rs[i].span);
+                sfmt(path, sizeof path, "spans[%ld].status", r0->span);
         }
-        ms_str span = rs[i].span >= 0 ? msi_s(tu->trace->spans[rs[i].span].span_id)
-                                      : (ms_str){NULL, 0};
+        ms_str span = r0->span >= 0 ? msi_s(tu->trace->spans[r0->span].span_id)
+                                    : (ms_str){NULL, 0};
         if (!msi_finding_add(c, "loop.error", MS_SEV_ERROR, tu, span,
-                             path[0] ? msi_s(path) : (ms_str){NULL, 0}, msi_s(rs[i].key),
+                             path[0] ? msi_s(path) : (ms_str){NULL, 0}, msi_s(r0->key),
                              "the same error %zu times (%s %s): %s", count,
-                             turns == 1 ? "turn" : "turns", list, rs[i].key))
+                             turns == 1 ? "turn" : "turns", list, r0->key))
             return MS_E_NOMEM;
     }
     return MS_OK;

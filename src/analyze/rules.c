@@ -112,6 +112,12 @@ ms_code ms_analyze_session(const ms_session *s, const struct ms_analyze_options 
         ms_analyze_options_init(&defaults);
         o = &defaults;
     }
+    if (!out || !s) {
+        if (out)
+            *out = NULL;
+        set_error(err, MS_E_INVALID, "analyze: no session");
+        return MS_E_INVALID;
+    }
     *out = NULL;
     ms_findings *f = msi_findings_new();
     if (!f) {

@@ -371,6 +371,10 @@ static void test_analyze_empty(void **state)
     assert_int_equal(ms_findings_max_severity(f), -1);
     ms_findings_free(f);
     free(a);
+    f = (ms_findings *)&err; /* overwritten with NULL */
+    assert_int_equal(ms_analyze_session(NULL, NULL, &f, &err), MS_E_INVALID);
+    assert_null(f);
+    assert_int_equal(err.code, MS_E_INVALID);
 }
 
 /* docs/rules.md lists every registered rule (curl's test1477). */

@@ -144,6 +144,35 @@ static void test_error_loop(void **state)
     free(a);
 }
 
+/* Two errors interleaved: one finding each, in order of first occurrence. */
+static void test_error_loop_interleaved(void **state)
+{
+    (void)state;
+    struct au_session *a = au_new("s");
+    for (size_t t = 0; t < 6; t++) {
+        au_turn(a, MS_STATE_ERROR, "again", NULL);
+        char id[17];
+        snprintf(id, sizeof id, "%016zx", t + 1);
+        ms_span *r = au_span(a, t, id, "", "agent", "AGENT", MS_STATUS_ERROR);
+        if (t % 2)
+            au_exception(a, t, r, "B", "second", NULL);
+        else
+            au_exception(a, t, r, "A", "first", NULL);
+    }
+    ms_findings *f = au_analyze(&a->s, "loop.error");
+    assert_int_equal(ms_findings_count(f), 2);
+    const ms_finding *g = ms_findings_at(f, 0);
+    tu_str_eq("first", g->message.ptr, g->message.len,
+              "the same error 3 times (turns 1, 3, 5): A: first");
+    assert_int_equal(g->turn, 1);
+    g = ms_findings_at(f, 1);
+    tu_str_eq("second", g->message.ptr, g->message.len,
+              "the same error 3 times (turns 2, 4, 6): B: second");
+    assert_int_equal(g->turn, 2);
+    ms_findings_free(f);
+    free(a);
+}
+
 static void test_answer_loop(void **state)
 {
     (void)state;
@@ -263,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_tool_loop_across_turns),
         cmocka_unit_test(test_transcript_tools),
         cmocka_unit_test(test_error_loop),
+        cmocka_unit_test(test_error_loop_interleaved),
         cmocka_unit_test(test_answer_loop),
         cmocka_unit_test(test_fixture_tool_loop),
         cmocka_unit_test(test_fixture_history_drop),
