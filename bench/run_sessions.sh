@@ -146,7 +146,7 @@ def sq(path):
     out = {}
     for line in open(path, encoding="utf-8"):
         c = line.rstrip("\n").split("|")
-        out[c[0]] = key(c[0], c[1], c[2], c[3], c[4], c[5], c[12], c[11] or 0)
+        out[c[0]] = key(c[0], c[1], c[2], c[3], c[4], c[5], c[11], c[10] or 0)
     return out
 want = {"sqlite3": sq(sys.argv[2]), "sqlite3-col": sq(sys.argv[3])}
 py = json.load(open(sys.argv[4]))
