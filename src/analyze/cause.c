@@ -934,6 +934,26 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* Structural symptoms: what the model was sent lost, changed or gained
+ * something, so every later turn inherits it. When several are at one
+ * turn the higher rank is the one told: a history drop explains the fall
+ * in input tokens, not the other way round. 0: not structural. */
+static int struct_rank(const char *rule)
+{
+    static const struct {
+        const char *rule;
+        int rank;
+    } ranks[] = {
+        {"integrity.history_dropped", 5}, {"integrity.history_changed", 5},
+        {"context.window", 4},            {"integrity.foreign_content", 3},
+        {"integrity.system_prompt_changed", 2}, {"context.drop", 1},
+    };
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+        if (strcmp(rule, ranks[i].rule) == 0)
+            return ranks[i].rank;
+    return 0;
+}
+
 static bool classify(const char *rule, enum scls *cls)
 {
     if (has_prefix(rule, "error.")) {
@@ -956,17 +976,12 @@ static bool classify(const char *rule, enum scls *cls)
         *cls = C_REPEAT;
         return true;
     }
-    if (strcmp(rule, "context.window") == 0) {
+    if (struct_rank(rule) > 0) {
         *cls = C_STRUCT;
         return true;
     }
     if (has_prefix(rule, "integrity.")) {
-        /* what the model was sent lost or changed earlier turns: every
-         * later turn inherits that; the other breaks stay local */
-        *cls = (strstr(rule, "dropped") || strstr(rule, "changed") || strstr(rule, "trunc")) &&
-                       !strstr(rule, "system_prompt")
-                   ? C_STRUCT
-                   : C_INTEGRITY;
+        *cls = C_INTEGRITY;
         return true;
     }
     return false;
@@ -1456,8 +1471,10 @@ static bool turn_tables(struct walk *w)
     for (size_t i = 0; i < w->n_sy; i++) {
         const struct sym *x = &w->sy[i];
         w->n_at[x->turn - 1]++;
-        if (x->cls == C_STRUCT && w->struct_at[x->turn - 1] == SIZE_MAX)
-            w->struct_at[x->turn - 1] = i;
+        size_t *at = &w->struct_at[x->turn - 1];
+        if (x->cls == C_STRUCT &&
+            (*at == SIZE_MAX || struct_rank(x->rule) > struct_rank(w->sy[*at].rule)))
+            *at = i;
     }
     for (size_t j = 0; j < w->n; j++) {
         size_t b = w->struct_at[j];

@@ -167,6 +167,7 @@ static ms_findings *run(struct fx *f, const char *const *symptoms, size_t n)
         static const char *const known[] = {
             "assessment.failing", "friction.correction", "friction.repeat", "friction.abandon",
             "integrity.history_dropped", "context.window", "error.trace", "error.tool",
+            "context.drop", "integrity.system_prompt_changed",
             "loop.answer"};
         const char *r = NULL;
         for (size_t k = 0; k < TU_COUNT(known); k++)
@@ -439,6 +440,41 @@ static void test_history_drop(void **state)
     tu_i64_eq("first link", r->chain[0].turn, 3);
     tu_i64_eq("last link", r->chain[r->n_chain - 1].turn, 5);
     TU_TRUE("turn 4", chain_has(r, 4, "friction.repeat"));
+    ms_findings_free(out);
+    free(f);
+}
+
+/* At one turn the history drop is told, not the fall in tokens it caused;
+ * a changed system prompt roots what fails after it. */
+static void test_structure_ranks(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "Hello, my order is A-2305.", "Order A-2305 is the coffee grinder.");
+    fx_turn(f, "It arrived with a dent.", "We can replace it under warranty.");
+    fx_turn(f, "Which email address?", "Could you tell me your order number?");
+    fx_turn(f, "I told you already!", "Could you tell me your order number?");
+    const char *sy[] = {"context.drop@3: input tokens fell 220 -> 108",
+                        "integrity.history_dropped@3: turn 3 sent 1 message",
+                        "friction.repeat@4: the user says they are repeating themselves"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 1);
+    const ms_finding *r = root_at(out, 3);
+    assert_non_null(r);
+    TU_TRUE("the drop is the cause", has(r->message, "integrity.history_dropped"));
+    TU_TRUE("the token fall is told at the root", chain_has(r, 3, "context.drop"));
+    ms_findings_free(out);
+    free(f);
+
+    f = fx_new();
+    fx_turn(f, "Hi.", "Hello! How can I help?");
+    fx_turn(f, "My grinder broke.", "I recommend our premium grinder with an extended warranty.");
+    fx_turn(f, "I just want it repaired.", "Premium grinders are on sale this week.");
+    const char *sy2[] = {"integrity.system_prompt_changed@2: turn 2's system prompt differs",
+                         "assessment.failing@3: feedback helpfulness=1"};
+    out = run(f, sy2, TU_COUNT(sy2));
+    assert_int_equal(count_roots(out), 1);
+    assert_non_null(root_at(out, 2));
     ms_findings_free(out);
     free(f);
 }
@@ -839,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_same_unit_other_topic),
         cmocka_unit_test(test_judged_answer_carries_document),
         cmocka_unit_test(test_history_drop),
+        cmocka_unit_test(test_structure_ranks),
         cmocka_unit_test(test_wrong_tool_argument),
         cmocka_unit_test(test_context_window_run),
         cmocka_unit_test(test_own_causes_stay_silent),
