@@ -17,7 +17,31 @@ enum { EXIT_OK = 0, EXIT_WORK = 1, EXIT_USAGE = 2 };
 
 struct cli_globals {
     const char *tracking_uri; /* --tracking-uri, else MLFLOW_TRACKING_URI */
+    bool quiet;               /* --quiet: no progress, no notes */
+    bool color;               /* stdout is a terminal, NO_COLOR unset, not --color=never */
+    bool progress;            /* stderr is a terminal and not --quiet */
 };
+
+/* ---- terminal manners (term.c) ---- */
+enum cli_style { CLI_BOLD, CLI_DIM, CLI_RED, CLI_YELLOW, CLI_GREEN, CLI_CYAN, CLI_RESET };
+/* The escape sequence of a style, or "" when colour is off. */
+const char *cli_style(const struct cli_globals *g, enum cli_style s);
+/* Decides colour and progress from the terminal, NO_COLOR and the mode
+ * given with --color (auto, always, never); false for an unknown mode. */
+bool cli_term_init(struct cli_globals *g, const char *color_mode);
+/* A progress line on stderr for work that takes more than a second, only
+ * on a terminal: "label: 12345 of 67890" redrawn at most 10 times a
+ * second, erased at the end. total 0: unknown. */
+struct cli_progress {
+    const struct cli_globals *g;
+    const char *label;
+    long long start_ms, last_ms;
+    bool shown;
+};
+void cli_progress_start(struct cli_progress *p, const struct cli_globals *g, const char *label);
+void cli_progress_update(struct cli_progress *p, unsigned long long done,
+                         unsigned long long total);
+void cli_progress_end(struct cli_progress *p);
 
 struct cli_command {
     const char *name;

@@ -180,6 +180,8 @@ static void row_cells(const ms_session_summary *s, char **cell, bool md)
     }
 }
 
+static const struct cli_globals *G; /* for styles */
+
 static int print_table(const ms_session_list *l, bool md)
 {
     size_t n = ms_session_list_count(l);
@@ -207,7 +209,15 @@ static int print_table(const ms_session_list *l, bool md)
             size_t pad = w[c] - width(v);
             if (right)
                 printf("%*s", (int)pad, "");
+            const char *on = "";
+            if (!md && i == 0)
+                on = cli_style(G, CLI_BOLD);
+            else if (!md && c == 7 && strcmp(v, "0") != 0)
+                on = cli_style(G, CLI_RED);
+            fputs(on, stdout);
             fputs(v, stdout);
+            if (*on)
+                fputs(cli_style(G, CLI_RESET), stdout);
             if (c < NCOL - 1 || md) {
                 if (!right)
                     printf("%*s", (int)pad, "");
@@ -459,6 +469,11 @@ static bool parse_sort(const char *v, ms_session_sort *s)
     return false;
 }
 
+static void on_progress(void *ctx, uint64_t traces)
+{
+    cli_progress_update(ctx, (unsigned long long)traces, 0);
+}
+
 static int cmd_list(struct cli_globals *g, int argc, char **argv)
 {
     struct cli_experiments x = {0};
@@ -540,7 +555,14 @@ static int cmd_list(struct cli_globals *g, int argc, char **argv)
     q.experiment_ids = x.n ? x.ptrs : NULL;
     q.n_experiment_ids = x.n;
     ms_session_list *l = NULL;
-    if (ms_sessions_list(store, &q, &l, &err) != MS_OK) {
+    struct cli_progress pr;
+    cli_progress_start(&pr, g, "scanning traces");
+    q.progress = on_progress;
+    q.progress_ctx = &pr;
+    G = g;
+    ms_code lrc = ms_sessions_list(store, &q, &l, &err);
+    cli_progress_end(&pr);
+    if (lrc != MS_OK) {
         cli_store_error(g, &err);
         rc = err.code == MS_E_NOMEM || err.code == MS_E_IO ? EXIT_WORK : EXIT_USAGE;
     } else {

@@ -379,6 +379,13 @@ static void doc_line(struct msx_buf *b, const ms_document *d, size_t max, bool m
     msx_buf_adds(b, "\"\n");
 }
 
+static const struct cli_globals *G; /* colour: set by the commands */
+
+static const char *st(enum cli_style s, bool md)
+{
+    return md ? "" : cli_style(G, s);
+}
+
 static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool full, bool md)
 {
     const ms_trace_info *in = &t->trace->info;
@@ -387,7 +394,8 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
     if (md)
         msx_buf_addf(b, "\n## Turn %lld of %lld\n\n", (long long)t->index, (long long)n_turns);
     else
-        msx_buf_addf(b, "\nturn %lld/%lld  ", (long long)t->index, (long long)n_turns);
+        msx_buf_addf(b, "\n%sturn %lld/%lld%s  ", st(CLI_BOLD, md), (long long)t->index,
+                     (long long)n_turns, st(CLI_RESET, md));
     msx_rfc3339_format_ns(b, ms_to_ns(t->start_ms));
     msx_buf_adds(b, md ? " · gap " : "  gap ");
     gap_text(b, t);
@@ -396,7 +404,12 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
     msx_buf_adds(b, md ? " · tokens " : "  tokens ");
     tokens_text(b, &in->usage);
     msx_buf_adds(b, md ? " · " : "  ");
+    enum cli_style sc = in->state == MS_STATE_ERROR         ? CLI_RED
+                        : in->state == MS_STATE_IN_PROGRESS ? CLI_YELLOW
+                                                            : CLI_GREEN;
+    msx_buf_adds(b, st(sc, md));
     msx_buf_adds(b, ms_trace_state_name(in->state));
+    msx_buf_adds(b, st(CLI_RESET, md));
     msx_buf_adds(b, md ? " · " : "  ");
     put_text(b, in->trace_id, 0, md ? ESC_MD : ESC_TERM_LINE, NULL);
     msx_buf_adds(b, md ? "\n\n" : "\n");
@@ -420,7 +433,8 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
             put_text(b, msg->text, max, m, "> ");
             msx_buf_adds(b, "\n\n");
         } else {
-            msx_buf_addf(b, "  %s: ", role_name(msg->role));
+            msx_buf_addf(b, "  %s%s:%s ", st(CLI_CYAN, md), role_name(msg->role),
+                         st(CLI_RESET, md));
             put_text(b, msg->text, max, m, "    ");
             msx_buf_addc(b, '\n');
         }
@@ -438,7 +452,7 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
             put_text(b, msg->text, max, m, "> ");
             msx_buf_adds(b, "\n\n");
         } else {
-            msx_buf_adds(b, "  assistant: ");
+            msx_buf_addf(b, "  %sassistant:%s ", st(CLI_GREEN, md), st(CLI_RESET, md));
             put_text(b, msg->text, max, m, "    ");
             msx_buf_addc(b, '\n');
         }
@@ -648,6 +662,7 @@ static bool parse_format(const char *cmd, const char *v, bool allow_md, enum fmt
 
 int cmd_sessions_show(struct cli_globals *g, int argc, char **argv)
 {
+    G = g;
     struct cli_experiments x;
     memset(&x, 0, sizeof x);
     enum fmt fmt = F_TEXT;

@@ -42,6 +42,9 @@ static void usage(FILE *out)
             "                        http(s)://host:port (a tracking server)\n"
             "                        path/export.json: `mlflow traces search --output json`\n"
             "                        (all pages), `mlflow traces get`, JSON Lines\n"
+            "  -q, --quiet         no progress line, no notes (errors still go to stderr)\n"
+            "  --color WHEN        auto (default: only on a terminal, never with\n"
+            "                      NO_COLOR set), always, never; --no-color = never\n"
             "  --version           print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"
@@ -96,7 +99,8 @@ bool cli_opt_value(int argc, char **argv, int *i, const char *name, const char *
 
 int main(int argc, char **argv)
 {
-    struct cli_globals g = {getenv("MLFLOW_TRACKING_URI")};
+    struct cli_globals g = {getenv("MLFLOW_TRACKING_URI"), false, false, false};
+    const char *color = "auto";
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *v;
@@ -116,7 +120,27 @@ int main(int argc, char **argv)
             g.tracking_uri = v;
             continue;
         }
+        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
+            g.quiet = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--no-color") == 0) {
+            color = "never";
+            continue;
+        }
+        if (cli_opt_value(argc, argv, &i, "--color", &v)) {
+            if (!v) {
+                cli_error("option --color needs a value (auto, always, never)");
+                return EXIT_USAGE;
+            }
+            color = v;
+            continue;
+        }
         cli_error("unknown option '%s' (see 'mlsession --help')", argv[i]);
+        return EXIT_USAGE;
+    }
+    if (!cli_term_init(&g, color)) {
+        cli_error("unknown --color '%s' (auto, always, never)", color);
         return EXIT_USAGE;
     }
     if (i == argc) {

@@ -98,6 +98,9 @@ struct ms_session_query {
     int64_t limit;                     /* <= 0: no limit */
     bool include_unsessioned;          /* one row with id "" for traces with none */
     bool with_trace_ids;               /* fill ms_session_summary.trace_ids */
+    /* called now and then during the scan with the traces seen so far */
+    void (*progress)(void *ctx, uint64_t traces);
+    void *progress_ctx;
 };
 
 typedef struct ms_session_list ms_session_list;

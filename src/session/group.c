@@ -441,7 +441,8 @@ static void keep_id(char *dst, ms_str id)
 
 ms_code msi_sacc_add(struct msi_sacc *a, const struct msi_session_row *r)
 {
-    a->traces++;
+    if ((++a->traces & 0xffff) == 0 && a->q.progress)
+        a->q.progress(a->q.progress_ctx, a->traces);
     ms_str id = r->session_id.ptr ? r->session_id : (ms_str){"", 0};
     if (!id.len && !a->q.include_unsessioned)
         return MS_OK;
