@@ -1642,10 +1642,10 @@ static ms_str snippet_w(const struct src *s, const struct tok *t, size_t before,
     const char *p = s->text.ptr;
     size_t n = s->low_len;
     size_t off = 0, len = 0;
-    if (t && t->len && t->off + t->len <= n) {
+    if (t && t->kind != TK_QUOTE && t->len && t->off + t->len <= n) {
         off = t->off;
         len = t->len;
-    } else if (t && t->kind == TK_QUOTE) {
+    } else if (t && t->kind == TK_QUOTE) { /* matched as text: find it */
         for (size_t i = 0; i + t->norm_len <= n; i++)
             if (memcmp(s->low + i, t->norm, t->norm_len) == 0) {
                 off = i;
@@ -1916,7 +1916,8 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                  sizeof tq);
         origin_why(w, r, s->origin, tq, why, sizeof why);
         path = src_path(w, r, s->origin, &span);
-        if (!link_add(w, ls, r, 0, span, path, src_excerpt(w, r, s->origin, s->origin_tok), why))
+        const struct tok *oq = s->origin_tok && s->origin_tok->len ? s->origin_tok : s->tok;
+        if (!link_add(w, ls, r, 0, span, path, src_excerpt(w, r, s->origin, oq), why))
             return false;
         if (!lead[0]) {
             char fq0[96];

@@ -523,6 +523,28 @@ static void test_wrong_tool_argument(void **state)
     free(f);
 }
 
+/* A quoted phrase is carried as text. */
+static void test_quoted_phrase(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "Has order A-1100 shipped?", "Its status is awaiting carrier pickup.");
+    fx_tool(f, 1, "check_shipping", "{\"order_id\": \"A-1100\"}",
+            "{\"order_id\": \"A-1100\", \"status\": \"awaiting carrier pickup\"}", false, NULL);
+    fx_turn(f, "So it's still in the warehouse?",
+            "Yes, it is still \"awaiting carrier pickup\", so it has not left.");
+    fx_turn(f, "That's wrong, I got a tracking email this morning.", "Sorry about that.");
+    const char *sy[] = {"friction.correction@3: the user corrects turn 2's answer"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 1);
+    const ms_finding *r = root_at(out, 1);
+    assert_non_null(r);
+    TU_TRUE("tool result", has(r->message, "tool check_shipping returned"));
+    TU_TRUE("excerpt", has(r->excerpt, "awaiting carrier pickup"));
+    ms_findings_free(out);
+    free(f);
+}
+
 /* ---- structure: the context window passed, later symptoms ------------ */
 
 static void test_context_window_run(void **state)
@@ -877,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_history_drop),
         cmocka_unit_test(test_structure_ranks),
         cmocka_unit_test(test_wrong_tool_argument),
+        cmocka_unit_test(test_quoted_phrase),
         cmocka_unit_test(test_context_window_run),
         cmocka_unit_test(test_own_causes_stay_silent),
         cmocka_unit_test(test_stale_tool_result),
