@@ -53,6 +53,32 @@ static const ms_rule_info rules[] = {
 /* ... and "accelerating" needs this many steps of growth to compare. */
 #define ACCEL_MIN_STEPS 6
 
+/* Token counts and windows are clamped to [0, TOKENS_MAX] when read, so
+ * that percentages (x100) cannot overflow; sums saturate. Hostile traces
+ * carry counts at the int64 edges. */
+#define TOKENS_MAX ((int64_t)1 << 50)
+
+static int64_t clamp_tokens(int64_t v)
+{
+    return v < 0 ? 0 : v > TOKENS_MAX ? TOKENS_MAX : v;
+}
+
+static int64_t sadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t smul(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 /* ---- the built-in window table ---------------------------------------------- */
 
 struct window {
@@ -194,7 +220,7 @@ static ms_code parse_overrides(struct msi_ctx *c, struct wtable *w)
             while (ok && *d == ' ')
                 d++;
             if (ok && *d == '\0' && v > 0 && *name)
-                w->over[w->n_over++] = (struct window){name, v};
+                w->over[w->n_over++] = (struct window){name, clamp_tokens(v)};
         }
         if (!e)
             break;
@@ -374,12 +400,12 @@ struct tinfo {
  * input_tokens is only the uncached part: then the parts are added. */
 static int64_t prompt_tokens(const ms_token_usage *u)
 {
-    int64_t cache = 0;
+    int64_t in = clamp_tokens(u->input_tokens), cache = 0;
     if (u->present & MS_USAGE_CACHE_READ)
-        cache += u->cache_read_input_tokens;
+        cache += clamp_tokens(u->cache_read_input_tokens);
     if (u->present & MS_USAGE_CACHE_CREATION)
-        cache += u->cache_creation_input_tokens;
-    return cache > u->input_tokens ? u->input_tokens + cache : u->input_tokens;
+        cache += clamp_tokens(u->cache_creation_input_tokens);
+    return clamp_tokens(cache > in ? in + cache : in);
 }
 
 static bool is_llm(const ms_span *sp)
@@ -412,9 +438,9 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
             continue;
         int64_t in = prompt_tokens(&sp->usage);
         ti->calls++;
-        ti->total_in += in;
+        ti->total_in = sadd(ti->total_in, in);
         if (sp->usage.present & MS_USAGE_CACHE_READ) {
-            ti->cached += sp->usage.cache_read_input_tokens;
+            ti->cached = sadd(ti->cached, clamp_tokens(sp->usage.cache_read_input_tokens));
             ti->has_cache = true;
         }
         if (!ti->has || sp->start_ns < first_start) {
@@ -429,7 +455,9 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
         ti->has = true;
         int64_t win = window_of(w, model);
         /* in/win > worst_in/worst_win, in integers */
-        if (win > 0 && (ti->worst_win == 0 || in * ti->worst_win > ti->worst_in * win)) {
+        /* in/win > worst_in/worst_win (a ratio for choosing only) */
+        if (win > 0 && (ti->worst_win == 0 ||
+                        (double)in / (double)win > (double)ti->worst_in / (double)ti->worst_win)) {
             ti->worst_in = in;
             ti->worst_win = win;
             ti->worst_span = (long)i;
@@ -453,7 +481,7 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
     if (u->present & MS_USAGE_INPUT)
         ti->total_in = prompt_tokens(u);
     if (u->present & MS_USAGE_CACHE_READ) {
-        ti->cached = u->cache_read_input_tokens;
+        ti->cached = clamp_tokens(u->cache_read_input_tokens);
         ti->has_cache = true;
     }
 }
@@ -536,11 +564,11 @@ static ms_code check_window(struct msi_ctx *c, const struct tinfo *ti)
         return MS_OK;
     int64_t steps = (int64_t)(idx[0] - idx[m - 1]);
     int64_t grown = l->worst_in - o->worst_in;
-    if (steps <= 0 || grown <= 0 || l->worst_in * 2 < l->worst_win)
+    if (steps <= 0 || grown <= 0 || smul(l->worst_in, 2) < l->worst_win)
         return MS_OK;
     /* turns until passing: ceil((win - in + 1) / (grown/steps)) */
     int64_t need = l->worst_win - l->worst_in + 1;
-    int64_t turns = (need * steps + grown - 1) / grown;
+    int64_t turns = sadd(smul(need, steps), grown - 1) / grown;
     if (turns > PROJECT_TURNS)
         return MS_OK;
     const ms_turn *tu = &s->turns[idx[0]];
@@ -580,7 +608,7 @@ static ms_code check_growth(struct msi_ctx *c, const struct tinfo *ti)
     size_t pos = 0, m = n - 1;
     int64_t cum = 0;
     for (size_t k = 0; k < n; k++)
-        cum += ti[idx[k]].first_in;
+        cum = sadd(cum, ti[idx[k]].first_in);
     for (size_t k = 1; k < n; k++) {
         inc[k - 1] = ti[idx[k]].first_in - ti[idx[k - 1]].first_in;
         if (inc[k - 1] > 0)
@@ -593,10 +621,10 @@ static ms_code check_growth(struct msi_ctx *c, const struct tinfo *ti)
     size_t h = m / 2;
     int64_t s1 = 0, s2 = 0;
     for (size_t k = 0; k < h; k++)
-        s1 += inc[k];
+        s1 = sadd(s1, inc[k]);
     for (size_t k = m - h; k < m; k++)
-        s2 += inc[k];
-    bool accel = m >= ACCEL_MIN_STEPS && s2 > 0 && s2 >= 2 * s1 && s1 >= 0;
+        s2 = sadd(s2, inc[k]);
+    bool accel = m >= ACCEL_MIN_STEPS && s2 > 0 && s2 >= smul(2, s1) && s1 >= 0;
     qsort(inc, m, sizeof *inc, cmp_i64);
     int64_t med = inc[(m - 1) / 2];
     const ms_turn *t0 = &s->turns[idx[0]], *t1 = &s->turns[idx[n - 1]];
@@ -677,7 +705,7 @@ static ms_code check_drop(struct msi_ctx *c, const struct tinfo *ti)
         int64_t p = ti[prev].first_in, q = ti[i].first_in;
         size_t pi = prev;
         prev = i;
-        if (p - q < DROP_MIN_TOKENS || q * 100 > p * (100 - DROP_PCT))
+        if (p <= 0 || p - q < DROP_MIN_TOKENS || q * 100 > p * (100 - DROP_PCT))
             continue;
         const ms_turn *tu = &s->turns[i];
         /* quality after it: failing scores from turn i on, user corrections
@@ -711,7 +739,7 @@ static ms_code check_drop(struct msi_ctx *c, const struct tinfo *ti)
                                            : "no user correction");
         else {
             off += (size_t)snprintf(after, sizeof after, "after it:");
-            if (fail_after)
+            if (fail_after && off < sizeof after)
                 off += (size_t)snprintf(after + off, sizeof after - off,
                                         " %zu failing score%s from turn %lld on (before: %zu)",
                                         fail_after, fail_after == 1 ? "" : "s",
@@ -756,8 +784,8 @@ static ms_code check_largest(struct msi_ctx *c, const struct tinfo *ti, const st
     for (size_t i = 0; i < s->n_turns; i++) {
         if (!ti[i].has)
             continue;
-        sum += ti[i].total_in;
-        cached += ti[i].cached;
+        sum = sadd(sum, ti[i].total_in);
+        cached = sadd(cached, ti[i].cached);
         any_cache = any_cache || ti[i].has_cache;
         if (best == s->n_turns || ti[i].max_in > ti[best].max_in)
             best = i;
@@ -790,7 +818,7 @@ static ms_code check_largest(struct msi_ctx *c, const struct tinfo *ti, const st
     if (any_cache && sum > 0)
         snprintf(total, sizeof total, "session: %lld input tokens over %zu turn%s, %lld%% cached",
                  (long long)sum, s->n_turns, s->n_turns == 1 ? "" : "s",
-                 (long long)(cached * 100 / sum));
+                 (long long)(smul(cached, 100) / sum));
     else
         snprintf(total, sizeof total, "session: %lld input tokens over %zu turn%s", (long long)sum,
                  s->n_turns, s->n_turns == 1 ? "" : "s");

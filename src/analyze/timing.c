@@ -17,6 +17,7 @@
  * read, so "still running" can only be suggested, never measured. Never
  * prints.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,38 @@ static const ms_rule_info rules[] = {
 #define OVERLAP_LOOKBACK 64
 #define MS_NS 1000000LL
 
+/* Saturating int64 arithmetic: hostile traces carry times at the int64
+ * edges, and an overflow must neither trap nor wrap into a plausible
+ * number. */
+static int64_t sadd(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t ssub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+static int64_t smul(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return (a < 0) != (b < 0) ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 /* "41.3 min", "30.3 s", "754 ms", "2.5 h" into buf. */
 static const char *human_ms(int64_t ms, char *buf, size_t size)
 {
     const char *sign = ms < 0 ? "-" : "";
-    int64_t a = ms < 0 ? -ms : ms;
+    int64_t a = ms == INT64_MIN ? INT64_MAX : ms < 0 ? -ms : ms;
     if (a < 1000) {
         snprintf(buf, size, "%s%lld ms", sign, (long long)a);
         return buf;
@@ -63,7 +91,7 @@ static const char *human_ms(int64_t ms, char *buf, size_t size)
     /* tenths of the unit, rounded; "30 min" rather than "30.0 min" */
     int64_t unit = a < 60000 ? 1000 : a < 3600000 ? 60000 : 3600000;
     const char *name = a < 60000 ? "s" : a < 3600000 ? "min" : "h";
-    int64_t t = (a + unit / 20) / (unit / 10);
+    int64_t t = sadd(a, unit / 20) / (unit / 10);
     if (t % 10)
         snprintf(buf, size, "%s%lld.%lld %s", sign, (long long)(t / 10), (long long)(t % 10), name);
     else
@@ -76,7 +104,7 @@ static const char *iso_ms(int64_t ms, char *buf, size_t size)
 {
     struct msx_buf b;
     msx_buf_init(&b, 64);
-    msx_rfc3339_format_ns(&b, ms * MS_NS);
+    msx_rfc3339_format_ns(&b, smul(ms, MS_NS));
     size_t n = 0;
     char *p = msx_buf_status(&b) == MS_OK ? msx_buf_take(&b, &n) : NULL;
     msx_buf_release(&b);
@@ -119,11 +147,11 @@ static ms_code check_gaps(struct msi_ctx *c)
         if (c->o->idle_gap_ms > 0 && tu->gap_ms > c->o->idle_gap_ms &&
             msi_rule_selected(c->o, "timing.idle_gap")) {
             /* the earlier turn that ended last (normally the previous one) */
-            int64_t prev_end = tu->start_ms - tu->gap_ms;
+            int64_t prev_end = ssub(tu->start_ms, tu->gap_ms);
             const ms_turn *last = prev;
             for (size_t j = i; j-- > 0 && i - j <= OVERLAP_LOOKBACK;)
                 if (s->turns[j].latency_ms >= 0 &&
-                    s->turns[j].start_ms + s->turns[j].latency_ms == prev_end) {
+                    sadd(s->turns[j].start_ms, s->turns[j].latency_ms) == prev_end) {
                     last = &s->turns[j];
                     break;
                 }
@@ -144,14 +172,14 @@ static ms_code check_gaps(struct msi_ctx *c)
             int64_t prev_end = 0;
             while (j-- > 0 && i - j <= OVERLAP_LOOKBACK) {
                 const ms_turn *p = &s->turns[j];
-                if (p->latency_ms >= 0 && p->start_ms + p->latency_ms > tu->start_ms) {
-                    prev_end = p->start_ms + p->latency_ms;
+                if (p->latency_ms >= 0 && sadd(p->start_ms, p->latency_ms) > tu->start_ms) {
+                    prev_end = sadd(p->start_ms, p->latency_ms);
                     break;
                 }
             }
             if (j == (size_t)-1 || i - j > OVERLAP_LOOKBACK) {
                 j = i - 1;
-                prev_end = tu->start_ms - tu->gap_ms;
+                prev_end = ssub(tu->start_ms, tu->gap_ms);
             }
             if (!msi_finding_add(c, "timing.overlap", MS_SEV_WARN, tu, (ms_str){NULL, 0},
                                  msi_s("info.request_time_ms"), (ms_str){NULL, 0},
@@ -159,8 +187,8 @@ static ms_code check_gaps(struct msi_ctx *c)
                                  "(%s): concurrent requests in one session (double submit, "
                                  "retry, or two conversations sharing an id)",
                                  (long long)tu->index, iso_ms(tu->start_ms, t0, sizeof t0),
-                                 human_ms(prev_end - tu->start_ms, a, sizeof a),
-                                 (long long)(prev_end - tu->start_ms),
+                                 human_ms(ssub(prev_end, tu->start_ms), a, sizeof a),
+                                 (long long)ssub(prev_end, tu->start_ms),
                                  (long long)s->turns[j].index, iso_ms(prev_end, t1, sizeof t1)))
                 return MS_E_NOMEM;
         }
@@ -183,10 +211,10 @@ static const ms_span *find_span(const ms_trace *t, const char *id)
 static ms_code check_span_times(struct msi_ctx *c, const ms_turn *tu)
 {
     const ms_trace *t = tu->trace;
-    int64_t t_start = t->info.request_time_ms * MS_NS;
+    int64_t t_start = smul(t->info.request_time_ms, MS_NS);
     bool has_t_end = t->info.has_execution_duration && !is_in_progress(tu) &&
                      t->info.execution_duration_ms >= 0;
-    int64_t t_end = (t->info.request_time_ms + t->info.execution_duration_ms) * MS_NS;
+    int64_t t_end = smul(sadd(t->info.request_time_ms, t->info.execution_duration_ms), MS_NS);
     size_t bad = 0, first = 0;
     char why[200] = "";
     char path[48] = "";
@@ -202,23 +230,23 @@ static ms_code check_span_times(struct msi_ctx *c, const ms_turn *tu)
         const ms_span *par = find_span(t, sp->parent_id);
         if (sp->has_end && sp->end_ns < sp->start_ns)
             snprintf(w, sizeof w, "span %.*s ends %lld ns before it starts", (int)sp->name.len,
-                     sp->name.ptr, (long long)(sp->start_ns - sp->end_ns));
-        else if (sp->start_ns < t_start - SKEW_NS)
+                     sp->name.ptr, (long long)ssub(sp->start_ns, sp->end_ns));
+        else if (sp->start_ns < ssub(t_start, SKEW_NS))
             snprintf(w, sizeof w, "span %.*s starts %lld ms before its trace (%lld ms)",
                      (int)sp->name.len, sp->name.ptr,
-                     (long long)((t_start - sp->start_ns) / MS_NS), (long long)t->info.request_time_ms);
-        else if (has_t_end && sp->has_end && sp->end_ns > t_end + SKEW_NS)
+                     (long long)(ssub(t_start, sp->start_ns) / MS_NS), (long long)t->info.request_time_ms);
+        else if (has_t_end && sp->has_end && sp->end_ns > sadd(t_end, SKEW_NS))
             snprintf(w, sizeof w, "span %.*s ends %lld ms after its trace ended", (int)sp->name.len,
-                     sp->name.ptr, (long long)((sp->end_ns - t_end) / MS_NS));
-        else if (par && sp->start_ns < par->start_ns - SKEW_NS)
+                     sp->name.ptr, (long long)(ssub(sp->end_ns, t_end) / MS_NS));
+        else if (par && sp->start_ns < ssub(par->start_ns, SKEW_NS))
             snprintf(w, sizeof w, "span %.*s starts %lld ms before its parent %.*s",
                      (int)sp->name.len, sp->name.ptr,
-                     (long long)((par->start_ns - sp->start_ns) / MS_NS), (int)par->name.len,
+                     (long long)(ssub(par->start_ns, sp->start_ns) / MS_NS), (int)par->name.len,
                      par->name.ptr);
-        else if (par && par->has_end && sp->has_end && sp->end_ns > par->end_ns + SKEW_NS)
+        else if (par && par->has_end && sp->has_end && sp->end_ns > sadd(par->end_ns, SKEW_NS))
             snprintf(w, sizeof w, "span %.*s ends %lld ms after its parent %.*s",
                      (int)sp->name.len, sp->name.ptr,
-                     (long long)((sp->end_ns - par->end_ns) / MS_NS), (int)par->name.len,
+                     (long long)(ssub(sp->end_ns, par->end_ns) / MS_NS), (int)par->name.len,
                      par->name.ptr);
         if (!w[0])
             continue;
@@ -266,7 +294,7 @@ static ms_code check_stuck(struct msi_ctx *c, const ms_turn *tu, bool newest)
     if (ended)
         snprintf(spans, sizeof spans, "%zu span%s recorded, the last ended %lld ms after the request",
                  t->n_spans, t->n_spans == 1 ? "" : "s",
-                 (long long)(last_end / MS_NS - t->info.request_time_ms));
+                 (long long)ssub(last_end / MS_NS, t->info.request_time_ms));
     else
         snprintf(spans, sizeof spans, "%zu span%s recorded, none ended", t->n_spans,
                  t->n_spans == 1 ? "" : "s");
@@ -294,7 +322,7 @@ static const ms_span *slowest_span(const ms_trace *t)
         const ms_span *sp = &t->spans[i];
         if (!sp->parent_id[0] || !sp->has_end)
             continue;
-        if (!best || sp->end_ns - sp->start_ns > best->end_ns - best->start_ns)
+        if (!best || ssub(sp->end_ns, sp->start_ns) > ssub(best->end_ns, best->start_ns))
             best = sp;
     }
     return best;
@@ -322,14 +350,14 @@ static ms_code check_latency(struct msi_ctx *c)
         if (!finished(tu))
             continue;
         int64_t x = tu->latency_ms, excess = x - med;
-        if (excess < OUTLIER_MIN_EXCESS_MS || x < OUTLIER_MIN_FACTOR * med ||
-            excess <= OUTLIER_MADS * mad)
+        if (excess < OUTLIER_MIN_EXCESS_MS || x < smul(OUTLIER_MIN_FACTOR, med) ||
+            excess <= smul(OUTLIER_MADS, mad))
             continue;
         const ms_span *sp = slowest_span(tu->trace);
         char slow[200] = "";
         if (sp)
             snprintf(slow, sizeof slow, "; slowest span %.*s took %s", (int)sp->name.len,
-                     sp->name.ptr, human_ms((sp->end_ns - sp->start_ns) / MS_NS, d, sizeof d));
+                     sp->name.ptr, human_ms(ssub(sp->end_ns, sp->start_ns) / MS_NS, d, sizeof d));
         char factor[32];
         if (med > 0)
             snprintf(factor, sizeof factor, "%lldx", (long long)(x / med));
@@ -359,26 +387,26 @@ static ms_code check_long(struct msi_ctx *c)
     size_t idle_turn = 0;
     for (size_t i = 0; i < s->n_turns; i++) {
         const ms_turn *tu = &s->turns[i];
-        int64_t end = tu->start_ms + (tu->latency_ms > 0 ? tu->latency_ms : 0);
+        int64_t end = sadd(tu->start_ms, tu->latency_ms > 0 ? tu->latency_ms : 0);
         if (end > last)
             last = end;
         if (tu->latency_ms > 0)
-            busy += tu->latency_ms;
+            busy = sadd(busy, tu->latency_ms);
         if (i > 0 && tu->gap_ms > 0) {
-            idle += tu->gap_ms;
+            idle = sadd(idle, tu->gap_ms);
             if (tu->gap_ms > idle_max) {
                 idle_max = tu->gap_ms;
                 idle_turn = i;
             }
         }
     }
-    int64_t dur = last - first;
+    int64_t dur = ssub(last, first);
     int64_t threshold = c->o->idle_gap_ms > 0 ? c->o->idle_gap_ms : 30 * 60 * 1000;
     if (dur < threshold)
         return MS_OK;
     char a[32], b[32], d[32], e[32];
-    int64_t idle_pct = dur > 0 ? idle * 100 / dur : 0;
-    int64_t busy_pct = dur > 0 ? busy * 100 / dur : 0;
+    int64_t idle_pct = dur > 0 ? smul(idle, 100) / dur : 0;
+    int64_t busy_pct = dur > 0 ? smul(busy, 100) / dur : 0;
     bool user = idle >= busy;
     char why[200];
     if (user)

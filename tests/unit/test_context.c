@@ -345,6 +345,30 @@ static void test_trace_usage_only(void **state)
     fx_free(x);
 }
 
+/* Token counts at the int64 edges and absurd windows: no overflow, no
+ * division by zero; negative counts count as none. */
+static void test_int64_edges(void **state)
+{
+    (void)state;
+    static const int64_t in[] = {INT64_MAX, 0, INT64_MAX, -5, INT64_MAX, 1, INT64_MAX, 0};
+    struct fx *x = fx_new(8, "mlflow.llm.model", "\"m\"", in);
+    x->a->spans[0][0].usage.cache_read_input_tokens = INT64_MAX;
+    x->a->spans[0][0].usage.cache_creation_input_tokens = INT64_MAX;
+    x->a->spans[0][0].usage.present |= MS_USAGE_CACHE_READ | MS_USAGE_CACHE_CREATION;
+    x->a->traces[2].info.usage.input_tokens = INT64_MIN;
+    x->a->traces[2].info.usage.cache_read_input_tokens = INT64_MAX;
+    x->a->traces[2].info.usage.present = MS_USAGE_INPUT | MS_USAGE_CACHE_READ;
+    static const char *const windows[] = {NULL, "m=9223372036854775807", "m=99999999999999999999",
+                                          "m=1", "m=0"};
+    for (size_t k = 0; k < TU_COUNT(windows); k++) {
+        ms_findings *f = analyze_with(&x->a->s, "context", windows[k]);
+        for (size_t i = 0; i < ms_findings_count(f); i++)
+            assert_true(ms_findings_at(f, i)->message.len > 0);
+        ms_findings_free(f);
+    }
+    fx_free(x);
+}
+
 /* ---- the fixture store ------------------------------------------------------ */
 
 static void test_fixture_faults(void **state)
@@ -409,7 +433,8 @@ int main(void)
         cmocka_unit_test(test_model_windows),    cmocka_unit_test(test_window_first_turn),
         cmocka_unit_test(test_window_projection), cmocka_unit_test(test_growth),
         cmocka_unit_test(test_drop),             cmocka_unit_test(test_largest_and_cache),
-        cmocka_unit_test(test_trace_usage_only), cmocka_unit_test(test_fixture_faults),
+        cmocka_unit_test(test_trace_usage_only), cmocka_unit_test(test_int64_edges),
+        cmocka_unit_test(test_fixture_faults),
         cmocka_unit_test(test_fixture_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

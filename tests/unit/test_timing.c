@@ -281,6 +281,35 @@ static void test_long_session(void **state)
     free(a);
 }
 
+/* Times at the int64 edges: no overflow (UBSan builds trap on one), and
+ * the impossible spans are told. */
+static void test_int64_edges(void **state)
+{
+    (void)state;
+    struct au_session *a = session(4);
+    ms_span *r = au_span(a, 0, "00000000000000e1", "", "root", "CHAIN", MS_STATUS_OK);
+    r->start_ns = INT64_MIN;
+    r->end_ns = INT64_MAX;
+    ms_span *k = au_span(a, 0, "00000000000000e2", "00000000000000e1", "llm", "LLM", MS_STATUS_OK);
+    k->start_ns = INT64_MAX;
+    k->end_ns = INT64_MIN;
+    a->traces[1].info.request_time_ms = INT64_MAX;
+    a->turns[1].start_ms = INT64_MAX;
+    a->turns[1].gap_ms = INT64_MAX;
+    a->turns[1].latency_ms = INT64_MAX;
+    a->traces[1].info.execution_duration_ms = INT64_MAX;
+    a->turns[2].gap_ms = INT64_MIN;
+    a->turns[3].latency_ms = INT64_MAX;
+    a->turns[3].start_ms = INT64_MIN;
+    ms_findings *f = au_analyze(&a->s, "timing");
+    assert_true(au_count(f, "timing.out_of_order", 1) == 1);
+    assert_true(au_count(f, "timing.idle_gap", 2) == 1);
+    for (size_t i = 0; i < ms_findings_count(f); i++)
+        assert_true(ms_findings_at(f, i)->message.len > 0);
+    ms_findings_free(f);
+    free(a);
+}
+
 /* ---- the fixture store ------------------------------------------------------ */
 
 static void test_fixture_faults(void **state)
@@ -351,7 +380,8 @@ int main(void)
         cmocka_unit_test(test_idle_gap),        cmocka_unit_test(test_overlap),
         cmocka_unit_test(test_out_of_order),    cmocka_unit_test(test_stuck),
         cmocka_unit_test(test_latency_outlier), cmocka_unit_test(test_long_session),
-        cmocka_unit_test(test_fixture_faults),  cmocka_unit_test(test_fixture_clean),
+        cmocka_unit_test(test_int64_edges),     cmocka_unit_test(test_fixture_faults),
+        cmocka_unit_test(test_fixture_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
