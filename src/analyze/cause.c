@@ -927,6 +927,7 @@ struct sym {
     bool named;                 /* the correction names the token */
     size_t doc;                 /* H_DOC: the document at the root turn */
     size_t sym_struct;          /* H_STRUCT: the structural symptom */
+    bool failed_tool;           /* H_OWN correction: its focus turn had a failed tool call */
 };
 
 static bool has_prefix(const char *s, const char *p)
@@ -1382,9 +1383,13 @@ static bool words_eq(const struct words *x, size_t i, const struct words *y, siz
     return true;
 }
 
-/* Does the answer take SHINGLE words in a row from the document? */
+/* Does the answer take SHINGLE words in a row from the document, or state
+ * one of its numbers with a unit ("after 12 months")? */
 static bool answer_uses(struct walk *w, const struct src *ans, const struct src *doc)
 {
+    for (size_t k = 0; k < ans->toks.n; k++)
+        if (ans->toks.v[k].kind == TK_QTY && src_find(doc, &ans->toks.v[k]))
+            return true;
     struct words *x = msx_arena_alloc(w->a, sizeof *x);
     struct words *y = msx_arena_alloc(w->a, sizeof *y);
     if (!x || !y)
@@ -1546,6 +1551,14 @@ static void resolve(struct walk *w, size_t i)
     if (s->cls == C_CORRECTION || s->focus == s->turn ||
         (s->cls == C_REPEAT && focus_has_symptom(w, s->focus, i)))
         s->how = H_OWN;
+    /* an answer the user corrects that followed a failed tool call of its
+     * own turn: the failure is the cause (a carrier error taken as "not
+     * shipped") */
+    if (s->cls == C_CORRECTION && s->focus < s->turn) {
+        const ms_turn *ft = w->ti[s->focus - 1].t;
+        for (size_t k = 0; k < ft->n_tools; k++)
+            s->failed_tool |= ft->tools[k].failed;
+    }
 }
 
 /* Implicit symptoms: an answer that repeats a number with a unit from an
@@ -2323,11 +2336,16 @@ static ms_code run_cause(struct msi_ctx *c)
             members[nm++] = ord[g].idx;
             /* a root is told only when something crossed turns: content
              * or a document carried from an earlier turn, or a history
-             * break or the window passed before a later symptom. A
+             * break or the window passed before a later symptom, or a
+             * correction of an answer that rested on a bad source. A
              * symptom that is its own cause (or a correction of the turn
-             * before with nothing carried into it) only joins such a root. */
+             * before with nothing wrong found in it) only joins a root. */
             if (((s->how == H_CONTENT || s->how == H_DOC) && s->root < s->focus) ||
-                (s->how == H_STRUCT && s->turn > s->root))
+                (s->how == H_STRUCT && s->turn > s->root) ||
+                /* the corrected answer rested on an outdated document or
+                 * a failed tool call of its own turn */
+                (s->cls == C_CORRECTION && s->turn > s->root &&
+                 (s->how == H_DOC || (s->how == H_OWN && s->failed_tool))))
                 later = true;
         }
         if (nm && later && !emit_group(&w, r, members, nm))

@@ -523,6 +523,53 @@ static void test_wrong_tool_argument(void **state)
     free(f);
 }
 
+/* The answer right before a correction rested on a bad source of its own
+ * turn: an outdated document (paraphrased: "after 12 months"), a failed
+ * tool call. */
+static void test_correction_of_bad_source(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *OLDW = "Electronics carry a 1 year warranty from the date of purchase. Claims "
+                       "after 12 months are declined.";
+    const char *NEWW = "Electronics carry a 2 year warranty.";
+    fx_turn(f, "My headphones broke after 14 months. Can I claim?",
+            "Sorry, your warranty ran out: we decline claims after 12 months.");
+    const char *ids[] = {"kb-400", "kb-401"};
+    const char *uris[] = {"kb://help/warranty-2022.md", "kb://help/warranty.md"};
+    const char *texts[] = {OLDW, NEWW};
+    fx_retrieve(f, 1,
+                "[{\"metadata\": {\"updated\": \"2022-02-01\"}}, {\"metadata\": {\"updated\": "
+                "\"2025-01-20\"}}]",
+                ids, uris, texts, 2);
+    fx_turn(f, "That's not right, your website says electronics have a 2 year warranty.",
+            "You are right, I apologise.");
+    const char *sy[] = {"friction.correction@2: the user corrects turn 1's answer"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 1);
+    const ms_finding *r = root_at(out, 1);
+    assert_non_null(r);
+    TU_TRUE("the old document", has(r->message, "kb://help/warranty-2022.md"));
+    ms_findings_free(out);
+    free(f);
+
+    f = fx_new();
+    fx_turn(f, "Has my espresso machine shipped? Order A-1077.",
+            "I have no tracking update for A-1077, so it has probably not shipped yet.");
+    fx_tool(f, 1, "check_shipping", "{\"order_id\": \"A-1077\"}", NULL, true,
+            "CarrierUnavailableError: HTTP 503");
+    fx_turn(f, "That's wrong, I got a dispatch email yesterday.", "I'm sorry.");
+    const char *sy2[] = {"error.tool@1: tool check_shipping failed: CarrierUnavailableError",
+                         "friction.correction@2: the user corrects turn 1's answer"};
+    out = run(f, sy2, TU_COUNT(sy2));
+    assert_int_equal(count_roots(out), 1);
+    r = root_at(out, 1);
+    assert_non_null(r);
+    TU_TRUE("the failed call", has(r->message, "error.tool"));
+    ms_findings_free(out);
+    free(f);
+}
+
 /* A quoted phrase is carried as text. */
 static void test_quoted_phrase(void **state)
 {
@@ -900,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_structure_ranks),
         cmocka_unit_test(test_wrong_tool_argument),
         cmocka_unit_test(test_quoted_phrase),
+        cmocka_unit_test(test_correction_of_bad_source),
         cmocka_unit_test(test_context_window_run),
         cmocka_unit_test(test_own_causes_stay_silent),
         cmocka_unit_test(test_stale_tool_result),
