@@ -138,6 +138,18 @@ static bool finished(const ms_turn *tu)
 
 /* ---- idle gaps and overlap ------------------------------------------- */
 
+/* After a long pause: did the input still carry the earlier turns (the
+ * transcript tells, when the app sends history), or start afresh? */
+static const char *resumed_or_new(const ms_turn *prev, const ms_turn *tu)
+{
+    if (tu->carries_history)
+        return "its input still carries the earlier turns: the same conversation resumed";
+    if (prev->carries_history)
+        return "its input no longer carries the earlier turns: likely a new conversation "
+               "under the same session id";
+    return "the session may really be two";
+}
+
 static ms_code check_gaps(struct msi_ctx *c)
 {
     const ms_session *s = c->s;
@@ -158,12 +170,12 @@ static ms_code check_gaps(struct msi_ctx *c)
             if (!msi_finding_add(c, "timing.idle_gap", MS_SEV_WARN, tu, (ms_str){NULL, 0},
                                  msi_s("info.request_time_ms"), tu->trace->info.request_preview,
                                  "idle %s (%lld ms) before turn %lld, over the %s threshold: "
-                                 "turn %lld ended at %s, turn %lld started at %s; the session "
-                                 "may really be two",
+                                 "turn %lld ended at %s, turn %lld started at %s; %s",
                                  human_ms(tu->gap_ms, a, sizeof a), (long long)tu->gap_ms,
                                  (long long)tu->index, human_ms(c->o->idle_gap_ms, b, sizeof b),
                                  (long long)last->index, iso_ms(prev_end, t0, sizeof t0),
-                                 (long long)tu->index, iso_ms(tu->start_ms, t1, sizeof t1)))
+                                 (long long)tu->index, iso_ms(tu->start_ms, t1, sizeof t1),
+                                 resumed_or_new(prev, tu)))
                 return MS_E_NOMEM;
         }
         if (tu->gap_ms < 0 && finished(prev) && msi_rule_selected(c->o, "timing.overlap")) {

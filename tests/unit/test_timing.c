@@ -80,6 +80,27 @@ static void test_idle_gap(void **state)
               "may really be two");
     ms_findings_free(f);
 
+    /* what the transcript says of the turn after the pause */
+    a->turns[2].carries_history = true;
+    a->turns[3].carries_history = true;
+    f = au_analyze(&a->s, "timing.idle_gap");
+    g = au_find(f, "timing.idle_gap");
+    tu_str_eq("resumed", g->message.ptr, g->message.len,
+              "idle 41.3 min (2480040 ms) before turn 4, over the 30 min threshold: turn 3 ended "
+              "at 2026-01-15T09:02:01Z, turn 4 started at 2026-01-15T09:43:21.040Z; its input "
+              "still carries the earlier turns: the same conversation resumed");
+    ms_findings_free(f);
+    a->turns[3].carries_history = false;
+    f = au_analyze(&a->s, "timing.idle_gap");
+    g = au_find(f, "timing.idle_gap");
+    tu_str_eq("new", g->message.ptr, g->message.len,
+              "idle 41.3 min (2480040 ms) before turn 4, over the 30 min threshold: turn 3 ended "
+              "at 2026-01-15T09:02:01Z, turn 4 started at 2026-01-15T09:43:21.040Z; its input no "
+              "longer carries the earlier turns: likely a new conversation under the same "
+              "session id");
+    ms_findings_free(f);
+    a->turns[2].carries_history = false;
+
     /* a higher threshold: nothing; a lower one: every gap of 59 s */
     f = analyze_with(&a->s, "timing.idle_gap", 60 * 60 * 1000);
     assert_int_equal(ms_findings_count(f), 0);
