@@ -2018,7 +2018,8 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
                       why))
             return false;
         if (!lead[0])
-            snprintf(lead, lead_cap, "%s", why);
+            snprintf(lead, lead_cap, "%.500s; turn %lld answers from it", why,
+                     (long long)s->focus);
         const ms_document *doc = &tr->t->docs[s->doc];
         for (int64_t m = r + 1; m <= s->focus; m = scan_next(r, m, s->focus + 1)) {
             const struct tinfo *tm = &w->ti[m - 1];
