@@ -212,7 +212,8 @@ static int overlap_pct(const struct words *a, const struct words *b)
 }
 
 /* Identifiers: runs of letters, digits and inner '-' with 3+ digits and a
- * letter or a '-' ("A-1077", "1Z1077X", "2026-01-02"), or 5+ digits. */
+ * letter ("A-1077", "1Z1077X"), or 5+ digits without a dash ("88231907").
+ * Not dates ("2026-01-28"): tools make those up freely. */
 static bool is_ident(const char *p, size_t n)
 {
     size_t digits = 0, letters = 0, dashes = 0;
@@ -224,7 +225,7 @@ static bool is_ident(const char *p, size_t n)
         else
             letters++;
     }
-    return digits >= 3 && (letters > 0 || dashes > 0 || digits >= 5);
+    return digits >= 3 && (letters > 0 || (digits >= 5 && dashes == 0));
 }
 
 /* The next identifier in s from *i on; false at the end. */
@@ -362,6 +363,11 @@ static const char *role_name(ms_role r)
     return r == MS_ROLE_USER ? "user message" : r == MS_ROLE_ASSISTANT ? "answer" : "message";
 }
 
+static const char *role_article(ms_role r)
+{
+    return r == MS_ROLE_ASSISTANT ? "an" : "a";
+}
+
 static bool readable(const ms_turn *t)
 {
     return t->n_input > 0 && t->io_source != MS_IO_PREVIEW && t->io_source != MS_IO_NONE;
@@ -397,6 +403,95 @@ static bool in_history(const ms_message *m)
     return (m->role == MS_ROLE_USER || m->role == MS_ROLE_ASSISTANT) && nonblank(m->text);
 }
 
+static bool is_llm_span(const ms_span *sp)
+{
+    ms_str ty = sp->span_type;
+    return ty.ptr && ((ty.len == 10 && memcmp(ty.ptr, "CHAT_MODEL", 10) == 0) ||
+                      (ty.len == 3 && memcmp(ty.ptr, "LLM", 3) == 0));
+}
+
+/* The text of a message's content: a string, or the first text part. */
+static ms_str content_text(msx_json c)
+{
+    if (msx_json_type(c) == MSX_JSON_STRING)
+        return msx_json_str(c);
+    if (msx_json_type(c) == MSX_JSON_ARRAY) {
+        struct msx_json_iter it = msx_json_iter_init(c);
+        ms_str key;
+        msx_json part;
+        while (msx_json_next(&it, &key, &part)) {
+            ms_str txt = msx_json_str(msx_json_get(part, "text"));
+            if (txt.ptr)
+                return txt;
+        }
+    }
+    return (ms_str){NULL, 0};
+}
+
+/* The messages of the turn's first LLM call (by start time): its
+ * mlflow.spanInputs as a message list or {"messages": [...]}, texts
+ * copied to arena a. *n = 0 when there is none. False only when out of
+ * memory. */
+static bool llm_messages(const ms_turn *t, msx_json_parser *jp, struct msx_arena *a,
+                         ms_message **out, size_t *n, const ms_span **span)
+{
+    *out = NULL;
+    *n = 0;
+    *span = NULL;
+    const ms_trace *tr = t->trace;
+    const ms_span *first = NULL;
+    for (size_t i = 0; tr && i < tr->n_spans; i++)
+        if (is_llm_span(&tr->spans[i]) && (!first || tr->spans[i].start_ns < first->start_ns))
+            first = &tr->spans[i];
+    const ms_attr *in = first ? ms_span_attr(first, "mlflow.spanInputs") : NULL;
+    if (!in)
+        return true;
+    char *txt = NULL;
+    size_t len = 0;
+    bool is_json = false;
+    if (ms_attr_decode(in, &txt, &len, &is_json) != MS_OK || !txt) {
+        free(txt);
+        return true;
+    }
+    msx_json root;
+    struct ms_error err;
+    bool ok = true;
+    if (is_json && msx_json_parse(jp, txt, len, false, &root, &err) == MS_OK) {
+        msx_json list = msx_json_type(root) == MSX_JSON_ARRAY ? root
+                                                              : msx_json_get(root, "messages");
+        size_t cnt = msx_json_type(list) == MSX_JSON_ARRAY ? msx_json_count(list) : 0;
+        ms_message *v = cnt ? msx_arena_calloc(a, cnt, sizeof *v) : NULL;
+        ok = cnt == 0 || v != NULL;
+        struct msx_json_iter it = msx_json_iter_init(list);
+        ms_str key;
+        msx_json m;
+        while (ok && cnt && *n < cnt && msx_json_next(&it, &key, &m)) {
+            msx_json r = msx_json_get(m, "role");
+            ms_role role = MS_ROLE_OTHER;
+            if (msx_json_str_eq(r, "system") || msx_json_str_eq(r, "developer"))
+                role = MS_ROLE_SYSTEM;
+            else if (msx_json_str_eq(r, "user") || msx_json_str_eq(r, "human"))
+                role = MS_ROLE_USER;
+            else if (msx_json_str_eq(r, "assistant") || msx_json_str_eq(r, "ai") ||
+                     msx_json_str_eq(r, "model"))
+                role = MS_ROLE_ASSISTANT;
+            else if (msx_json_str_eq(r, "tool") || msx_json_str_eq(r, "function"))
+                role = MS_ROLE_TOOL;
+            ms_str c = content_text(msx_json_get(m, "content"));
+            char *copy = msx_arena_strndup(a, c.ptr ? c.ptr : "", c.len);
+            if (!copy) {
+                ok = false;
+                break;
+            }
+            v[(*n)++] = (ms_message){role, {copy, c.len}, {NULL, 0}, false};
+        }
+        *out = v;
+        *span = first;
+    }
+    free(txt);
+    return ok;
+}
+
 /* ---- the analysis ------------------------------------------------------ */
 
 struct state {
@@ -409,20 +504,67 @@ struct state {
     bool reorder_reported;
     ms_str *foreign;       /* identifiers reported as foreign */
     size_t n_foreign, cap_foreign;
-    /* work arrays of check_turn(), sized once for the longest input and
-     * every message said, so a long session needs no memory per turn */
-    const ms_message **h;
-    size_t *hm;
-    int *kind;
+    /* the histories are read from each turn's first LLM call: the turns'
+     * inputs never carry one (an agent keeping the history server-side) */
+    bool via_llm;
+    msx_json_parser *jp; /* made on first use */
+    /* work arrays of check_turn() sized by every message said, so a long
+     * session needs no memory per turn */
     bool *used;
     int64_t *turns;
 };
 
+/* What a turn sent, as read here: its input, or its first LLM call's
+ * messages. */
+struct sent {
+    const ms_message *m;
+    size_t n;
+    size_t u;   /* index of the user message; n if none */
+    ms_str span; /* where it was read */
+};
+
+static size_t last_user(const ms_message *m, size_t n)
+{
+    for (size_t i = n; i > 0; i--)
+        if (m[i - 1].role == MS_ROLE_USER && nonblank(m[i - 1].text))
+            return i - 1;
+    return n;
+}
+
+/* What turn t sent (copies in arena a, which the caller releases). x->n
+ * is 0 when nothing can be read. False only when out of memory. */
+static bool sent_of(struct state *st, const ms_turn *t, struct msx_arena *a, struct sent *x)
+{
+    *x = (struct sent){NULL, 0, 0, t->io_span_id};
+    if (!st->via_llm) {
+        if (readable(t)) {
+            x->m = t->input;
+            x->n = t->n_input;
+            x->u = user_at(t);
+        }
+        return true;
+    }
+    if (!st->jp && !(st->jp = msx_json_parser_new()))
+        return false;
+    ms_message *m;
+    size_t n;
+    const ms_span *sp;
+    if (!llm_messages(t, st->jp, a, &m, &n, &sp))
+        return false;
+    if (n == 0 || last_user(m, n) == n)
+        return true;
+    x->m = m;
+    x->n = n;
+    x->u = last_user(m, n);
+    x->span = (ms_str){sp->span_id, strlen(sp->span_id)};
+    return true;
+}
+
 #if defined(__GNUC__)
-__attribute__((format(printf, 6, 7)))
+__attribute__((format(printf, 7, 8)))
 #endif
 static ms_code add(struct state *st, const char *rule, ms_severity sev, const ms_turn *t,
-                   ms_str excerpt, const char *fmt, ...)
+                   ms_str span, ms_str excerpt, const char *fmt, ...)
 {
     if (!msi_rule_selected(st->c->o, rule))
         return MS_OK;
@@ -431,8 +573,8 @@ static ms_code add(struct state *st, const char *rule, ms_severity sev, const ms
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ms_finding *f = msi_finding_add(st->c, rule, sev, t, t->io_span_id, (ms_str){NULL, 0},
-                                    excerpt, "%s", line);
+    ms_finding *f = msi_finding_add(st->c, rule, sev, t, span, (ms_str){NULL, 0}, excerpt,
+                                    "%s", line);
     return f ? MS_OK : MS_E_NOMEM;
 }
 
@@ -483,9 +625,10 @@ static ms_code collect(struct state *st)
             x->text = t->input[u].text;
             x->trunc = t->input[u].truncated;
             x->turn = k;
-            /* a failed turn, or one the user sent again right after
-             * (a retry, a regenerated answer): apps keep one copy */
-            x->optional = failed(t) || !answer_of(t) || retried(s, k);
+            /* a failed turn (apps often leave its message out), or one
+             * the user sent again right after (a retry, a regenerated
+             * answer): apps keep one copy */
+            x->optional = failed(t) || retried(s, k);
             if (!words_of(st->a, x->text, &x->w))
                 return MS_E_NOMEM;
         }
@@ -515,16 +658,20 @@ static size_t said_before(const struct state *st, size_t k)
 
 /* Which roles do histories repeat? A turn's history (the messages before
  * its user message) repeats an earlier user message or answer exactly. */
-static void find_carried(struct state *st)
+static ms_code find_carried(struct state *st)
 {
     const ms_session *s = st->c->s;
     for (size_t k = 1; k < s->n_turns; k++) {
-        const ms_turn *t = &s->turns[k];
-        if (!readable(t))
-            continue;
-        size_t u = user_at(t), ne = said_before(st, k);
-        for (size_t i = 0; i < u && i < t->n_input; i++) {
-            const ms_message *m = &t->input[i];
+        struct msx_arena tmp;
+        msx_arena_init(&tmp, 0);
+        struct sent x;
+        if (!sent_of(st, &s->turns[k], &tmp, &x)) {
+            msx_arena_release(&tmp);
+            return MS_E_NOMEM;
+        }
+        size_t ne = said_before(st, k);
+        for (size_t i = 0; i < x.u && i < x.n; i++) {
+            const ms_message *m = &x.m[i];
             if (!in_history(m) || st->carry[m->role])
                 continue;
             for (size_t e = 0; e < ne; e++)
@@ -534,16 +681,22 @@ static void find_carried(struct state *st)
                     break;
                 }
         }
+        msx_arena_release(&tmp);
     }
+    return MS_OK;
 }
 
 /* Has the session mentioned id before turn k's history was built: any text
  * of turns 1..k-1 (messages, answers, tool calls, documents), or turn k's
- * own system prompt and user message(s)? */
-static bool mentioned(const ms_session *s, size_t k, size_t u, ms_str id)
+ * own system prompt and user message(s), in its input or in x? */
+static bool mentioned(const ms_session *s, size_t k, const struct sent *x, ms_str id)
 {
+    for (size_t i = 0; i < x->n; i++)
+        if ((i >= x->u || x->m[i].role == MS_ROLE_SYSTEM) && mentions(x->m[i].text, id))
+            return true;
     for (size_t j = 0; j <= k && j < s->n_turns; j++) {
         const ms_turn *t = &s->turns[j];
+        size_t u = user_at(t);
         for (size_t i = 0; i < t->n_input; i++) {
             if (j == k && i < u && t->input[i].role != MS_ROLE_SYSTEM)
                 continue;
@@ -586,7 +739,10 @@ static bool foreign_remember(struct state *st, ms_str id)
         st->foreign = v;
         st->cap_foreign = cap;
     }
-    st->foreign[st->n_foreign++] = id;
+    char *copy = msx_arena_strndup(st->a, id.ptr, id.len); /* id may live in a turn's scratch */
+    if (!copy)
+        return false;
+    st->foreign[st->n_foreign++] = (ms_str){copy, id.len};
     return true;
 }
 
@@ -603,30 +759,33 @@ static bool copy_sent(const struct state *st, const bool *used, size_t ne, size_
 
 enum { M_NONE = 0, M_EXACT, M_DUP, M_ALTERED };
 
-/* Turn k's history against what was said in turns 1..k-1. */
-static ms_code check_turn(struct state *st, size_t k)
+/* Turn k's history (what x holds before its user message) against what
+ * was said in turns 1..k-1. ta: scratch for this turn. */
+static ms_code check_sent(struct state *st, size_t k, const struct sent *snt,
+                            struct msx_arena *ta)
 {
     const ms_session *s = st->c->s;
     const ms_turn *t = &s->turns[k];
     struct msx_arena *a = st->a;
-    size_t u = user_at(t);
-    if (u >= t->n_input)
+    size_t u = snt->u;
+    if (u >= snt->n)
         return MS_OK;
     size_t ne = said_before(st, k);
     if (ne == 0)
         return MS_OK;
 
     /* the history: messages before the user message */
-    const ms_message **h = st->h;
-    size_t *hm = st->hm; /* said index of each history message */
-    int *kind = st->kind;
+    const ms_message **h = msx_arena_alloc(ta, (u + 1) * sizeof *h);
+    size_t *hm = msx_arena_alloc(ta, (u + 1) * sizeof *hm); /* said index of each */
+    int *kind = msx_arena_calloc(ta, u + 1, sizeof *kind);
+    if (!h || !hm || !kind)
+        return MS_E_NOMEM;
     bool *used = st->used;
-    memset(kind, 0, (u + 1) * sizeof *kind);
     memset(used, 0, ne * sizeof *used);
     size_t nh = 0;
     for (size_t i = 0; i < u; i++)
-        if (in_history(&t->input[i]) && st->carry[t->input[i].role])
-            h[nh++] = &t->input[i];
+        if (in_history(&snt->m[i]) && st->carry[snt->m[i].role])
+            h[nh++] = &snt->m[i];
 
     /* exact, then copies of matched ones, then altered ones. The exact
      * search goes on from the last match, then wraps: answers repeat word
@@ -716,17 +875,17 @@ static ms_code check_turn(struct state *st, size_t k)
         bool window = n_kept >= WINDOW_MIN && n_kept >= n_new && last_new < min_kept;
         if (window && !st->window_reported) {
             st->window_reported = true;
-            rc = add(st, "integrity.history_dropped", MS_SEV_WARN, t, x->text,
+            rc = add(st, "integrity.history_dropped", MS_SEV_WARN, t, snt->span, x->text,
                      "turn %zu sent %zu messages; the oldest %zu (turn%s %s) are missing while "
                      "the last %zu are kept (a sliding window?); first missing: %s of turn %zu "
                      "\"%s\"",
-                     k + 1, t->n_input, n_new, nt > 1 ? "s" : "", tb, n_kept,
+                     k + 1, snt->n, n_new, nt > 1 ? "s" : "", tb, n_kept,
                      role_name(x->role), x->turn + 1, quote(a, x->text, QUOTE_MAX));
         } else if (!window) {
-            rc = add(st, "integrity.history_dropped", MS_SEV_ERROR, t, x->text,
+            rc = add(st, "integrity.history_dropped", MS_SEV_ERROR, t, snt->span, x->text,
                      "turn %zu sent %zu message%s; the %zu message%s of turn%s %s %s missing; "
                      "first missing: %s of turn %zu \"%s\"",
-                     k + 1, t->n_input, t->n_input == 1 ? "" : "s", n_new, n_new == 1 ? "" : "s",
+                     k + 1, snt->n, snt->n == 1 ? "" : "s", n_new, n_new == 1 ? "" : "s",
                      nt > 1 ? "s" : "", tb, n_new == 1 ? "is" : "are", role_name(x->role),
                      x->turn + 1, quote(a, x->text, QUOTE_MAX));
         }
@@ -757,7 +916,7 @@ static ms_code check_turn(struct state *st, size_t k)
         was.ptr += from;
         was.len -= from;
         const char *dots = from ? "..." : "";
-        rc = add(st, "integrity.history_changed", MS_SEV_ERROR, t, h[first_alt]->text,
+        rc = add(st, "integrity.history_changed", MS_SEV_ERROR, t, snt->span, h[first_alt]->text,
                  "turn %zu sent the %s of turn %zu altered%s: \"%s%s\" instead of \"%s%s\"",
                  k + 1, role_name(x->role), x->turn + 1, more, dots, quote(a, got, QUOTE_MAX),
                  dots, quote(a, was, QUOTE_MAX));
@@ -778,7 +937,7 @@ static ms_code check_turn(struct state *st, size_t k)
         char more[48] = "";
         if (n_dup > 1)
             snprintf(more, sizeof more, " (and %zu more)", n_dup - 1);
-        rc = add(st, "integrity.history_duplicated", MS_SEV_WARN, t, x->text,
+        rc = add(st, "integrity.history_duplicated", MS_SEV_WARN, t, snt->span, x->text,
                  "turn %zu sent the %s of turn %zu twice%s: \"%s\"", k + 1, role_name(x->role),
                  x->turn + 1, more, quote(a, x->text, QUOTE_MAX));
         if (rc != MS_OK)
@@ -794,7 +953,7 @@ static ms_code check_turn(struct state *st, size_t k)
             if (prev < nh && hm[i] < hm[prev]) {
                 const struct said *x = &st->said[hm[i]], *y = &st->said[hm[prev]];
                 st->reorder_reported = true;
-                rc = add(st, "integrity.history_reordered", MS_SEV_WARN, t, x->text,
+                rc = add(st, "integrity.history_reordered", MS_SEV_WARN, t, snt->span, x->text,
                          "turn %zu sent the %s of turn %zu after the %s of turn %zu: \"%s\"",
                          k + 1, role_name(x->role), x->turn + 1, role_name(y->role), y->turn + 1,
                          quote(a, x->text, QUOTE_MAX));
@@ -806,21 +965,28 @@ static ms_code check_turn(struct state *st, size_t k)
             return rc;
     }
 
-    /* foreign: what is left, holding an id the session never mentioned */
+    /* foreign: what is left, holding an id the session never mentioned.
+     * Not when an earlier turn's message of that role went unrecorded:
+     * the leftover may be it. */
+    bool unrecorded[5] = {false};
+    for (size_t j = 0; j < k; j++) {
+        unrecorded[MS_ROLE_USER] |= user_at(&s->turns[j]) >= s->turns[j].n_input;
+        unrecorded[MS_ROLE_ASSISTANT] |= !failed(&s->turns[j]) && !answer_of(&s->turns[j]);
+    }
     for (size_t i = 0; i < nh; i++) {
-        if (kind[i] != M_NONE)
+        if (kind[i] != M_NONE || unrecorded[h[i]->role])
             continue;
         size_t at = 0;
         ms_str id;
         while (next_ident(h[i]->text, &at, &id)) {
-            if (foreign_known(st, id) || mentioned(s, k, u, id))
+            if (foreign_known(st, id) || mentioned(s, k, snt, id))
                 continue;
             if (!foreign_remember(st, id))
                 return MS_E_NOMEM;
-            rc = add(st, "integrity.foreign_content", MS_SEV_ERROR, t, h[i]->text,
-                     "turn %zu's history holds a %s with %.*s, which no earlier turn of the "
+            rc = add(st, "integrity.foreign_content", MS_SEV_ERROR, t, snt->span, h[i]->text,
+                     "turn %zu's history holds %s %s with %.*s, which no earlier turn of the "
                      "session mentions: \"%s\"",
-                     k + 1, role_name(h[i]->role), (int)id.len, id.ptr,
+                     k + 1, role_article(h[i]->role), role_name(h[i]->role), (int)id.len, id.ptr,
                      quote(a, h[i]->text, QUOTE_MAX));
             if (rc != MS_OK)
                 return rc;
@@ -828,6 +994,17 @@ static ms_code check_turn(struct state *st, size_t k)
         }
     }
     return MS_OK;
+}
+
+static ms_code check_turn(struct state *st, size_t k)
+{
+    struct msx_arena ta;
+    msx_arena_init(&ta, 0);
+    struct sent x;
+    ms_code rc = sent_of(st, &st->c->s->turns[k], &ta, &x) ? check_sent(st, k, &x, &ta)
+                                                             : MS_E_NOMEM;
+    msx_arena_release(&ta);
+    return rc;
 }
 
 /* The first system message of a turn's input. */
@@ -839,74 +1016,30 @@ static const ms_message *system_of(const ms_turn *t)
     return NULL;
 }
 
-static bool is_llm_span(const ms_span *sp)
-{
-    ms_str ty = sp->span_type;
-    return ty.ptr && ((ty.len == 10 && memcmp(ty.ptr, "CHAT_MODEL", 10) == 0) ||
-                      (ty.len == 3 && memcmp(ty.ptr, "LLM", 3) == 0));
-}
-
-/* The text of a message's content: a string, or the first text part. */
-static ms_str content_text(msx_json c)
-{
-    if (msx_json_type(c) == MSX_JSON_STRING)
-        return msx_json_str(c);
-    if (msx_json_type(c) == MSX_JSON_ARRAY) {
-        struct msx_json_iter it = msx_json_iter_init(c);
-        ms_str key;
-        msx_json part;
-        while (msx_json_next(&it, &key, &part)) {
-            ms_str txt = msx_json_str(msx_json_get(part, "text"));
-            if (txt.ptr)
-                return txt;
-        }
-    }
-    return (ms_str){NULL, 0};
-}
-
 /* The system prompt of the turn's first LLM call, when the turn's input
- * has none (apps that add it only when calling the model): the first
- * "system" message of the span's inputs (a list, or {"messages": [...]}),
- * copied to the arena. {NULL,0} if none; false only when out of memory. */
+ * has none (apps that add it only when calling the model): its first
+ * system message, copied to st->a. {NULL,0} if none; false only when out
+ * of memory. */
 static bool llm_system(struct state *st, const ms_turn *t, msx_json_parser *jp, ms_str *out)
 {
     *out = (ms_str){NULL, 0};
-    const ms_trace *tr = t->trace;
-    const ms_span *first = NULL;
-    for (size_t i = 0; tr && i < tr->n_spans; i++)
-        if (is_llm_span(&tr->spans[i]) && (!first || tr->spans[i].start_ns < first->start_ns))
-            first = &tr->spans[i];
-    const ms_attr *in = first ? ms_span_attr(first, "mlflow.spanInputs") : NULL;
-    if (!in)
-        return true;
-    char *txt = NULL;
-    size_t len = 0;
-    bool is_json = false;
-    if (ms_attr_decode(in, &txt, &len, &is_json) != MS_OK || !txt)
-        return txt == NULL ? true : (free(txt), true);
-    msx_json root;
-    struct ms_error err;
-    bool ok = true;
-    if (is_json && msx_json_parse(jp, txt, len, false, &root, &err) == MS_OK) {
-        msx_json list = msx_json_type(root) == MSX_JSON_ARRAY ? root
-                                                              : msx_json_get(root, "messages");
-        struct msx_json_iter it = msx_json_iter_init(list);
-        ms_str key;
-        msx_json m;
-        while (msx_json_type(list) == MSX_JSON_ARRAY && msx_json_next(&it, &key, &m)) {
-            if (!msx_json_str_eq(msx_json_get(m, "role"), "system"))
-                continue;
-            ms_str c = content_text(msx_json_get(m, "content"));
-            if (c.ptr && nonblank(c)) {
-                char *copy = msx_arena_strndup(st->a, c.ptr, c.len);
+    struct msx_arena tmp;
+    msx_arena_init(&tmp, 0);
+    ms_message *m;
+    size_t n;
+    const ms_span *sp;
+    bool ok = llm_messages(t, jp, &tmp, &m, &n, &sp);
+    for (size_t i = 0; ok && i < n; i++)
+        if (m[i].role == MS_ROLE_SYSTEM) {
+            if (nonblank(m[i].text)) {
+                char *copy = msx_arena_strndup(st->a, m[i].text.ptr, m[i].text.len);
                 ok = copy != NULL;
                 if (copy)
-                    *out = (ms_str){copy, c.len};
+                    *out = (ms_str){copy, m[i].text.len};
             }
             break;
         }
-    }
-    free(txt);
+    msx_arena_release(&tmp);
     return ok;
 }
 
@@ -984,7 +1117,8 @@ static ms_code check_system(struct state *st)
         if (prev && !prev->truncated && !sys->truncated &&
             prompt_changed(prev->text, &s->turns[prev_k], sys->text, t, &at)) {
             ms_str from = {sys->text.ptr + at, sys->text.len - at};
-            ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, sys->text,
+            ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, t->io_span_id,
+                             sys->text,
                              "turn %zu's system prompt differs from turn %zu's (%zu -> %zu "
                              "bytes), from byte %zu: \"%s\"",
                              k + 1, prev_k + 1, prev->text.len, sys->text.len, at,
@@ -1001,6 +1135,28 @@ static ms_code check_system(struct state *st)
     return MS_OK;
 }
 
+static ms_code run_histories(struct state *st)
+{
+    const ms_session *s = st->c->s;
+    ms_code rc = collect(st);
+    if (rc == MS_OK)
+        rc = find_carried(st);
+    if (rc == MS_OK && !st->carry[MS_ROLE_USER] && !st->carry[MS_ROLE_ASSISTANT]) {
+        /* no input carries history: maybe the model calls do */
+        st->via_llm = true;
+        rc = find_carried(st);
+    }
+    if (rc != MS_OK || (!st->carry[MS_ROLE_USER] && !st->carry[MS_ROLE_ASSISTANT]))
+        return rc; /* the turns carry no history: nothing to compare */
+    st->used = msx_arena_alloc(st->a, (st->n_said + 1) * sizeof *st->used);
+    st->turns = msx_arena_alloc(st->a, (st->n_said + 1) * sizeof *st->turns);
+    if (!st->used || !st->turns)
+        return MS_E_NOMEM;
+    for (size_t k = 1; k < s->n_turns && rc == MS_OK; k++)
+        rc = check_turn(st, k);
+    return rc;
+}
+
 static ms_code run_integrity(struct msi_ctx *c)
 {
     const ms_session *s = c->s;
@@ -1011,28 +1167,9 @@ static ms_code run_integrity(struct msi_ctx *c)
     st.c = c;
     st.a = c->tmp;
     ms_code rc = check_system(&st);
-    if (rc != MS_OK)
-        return rc;
-    rc = collect(&st);
-    if (rc != MS_OK)
-        return rc;
-    find_carried(&st);
-    if (!st.carry[MS_ROLE_USER] && !st.carry[MS_ROLE_ASSISTANT])
-        return MS_OK; /* the turns carry no history: nothing to compare */
-    size_t max_in = 0;
-    for (size_t k = 0; k < s->n_turns; k++)
-        if (s->turns[k].n_input > max_in)
-            max_in = s->turns[k].n_input;
-    st.h = msx_arena_alloc(st.a, (max_in + 1) * sizeof *st.h);
-    st.hm = msx_arena_alloc(st.a, (max_in + 1) * sizeof *st.hm);
-    st.kind = msx_arena_alloc(st.a, (max_in + 1) * sizeof *st.kind);
-    st.used = msx_arena_alloc(st.a, (st.n_said + 1) * sizeof *st.used);
-    st.turns = msx_arena_alloc(st.a, (st.n_said + 1) * sizeof *st.turns);
-    if (!st.h || !st.hm || !st.kind || !st.used || !st.turns)
-        return MS_E_NOMEM;
-    for (size_t k = 1; k < s->n_turns && rc == MS_OK; k++)
-        if (readable(&s->turns[k]))
-            rc = check_turn(&st, k);
+    if (rc == MS_OK)
+        rc = run_histories(&st);
+    msx_json_parser_free(st.jp);
     return rc;
 }
 

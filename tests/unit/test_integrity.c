@@ -448,6 +448,51 @@ static void test_silent(void **state)
     free(f);
 }
 
+/* An agent keeping the history server-side: each turn's input is only the
+ * user message; the history shows in its LLM call's messages. Turn 4's
+ * call is [system, user 4]. */
+static void test_history_in_llm_call(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    static const size_t own[] = {0, 1, 2, 3, 4};
+    struct fx *f = fx_chat(drop_user, drop_reply, N, own);
+    static char json[N][4096];
+    ms_span spans[N];
+    ms_attr attrs[N];
+    memset(spans, 0, sizeof spans);
+    for (size_t k = 0; k < N; k++) {
+        f->in[k][0] = f->in[k][1]; /* the input: the user message only */
+        f->turns[k].n_input = 1;
+        size_t m = (size_t)snprintf(json[k], sizeof json[k],
+                                    "{\"messages\": [{\"role\": \"system\", \"content\": \"%s\"}",
+                                    SYS);
+        for (size_t j = k == 3 ? 3 : 0; j < k; j++)
+            m += (size_t)snprintf(json[k] + m, sizeof json[k] - m,
+                                  ", {\"role\": \"user\", \"content\": \"%s\"}, {\"role\": "
+                                  "\"assistant\", \"content\": \"%s\"}, {\"role\": \"tool\", "
+                                  "\"content\": \"{}\"}",
+                                  drop_user[j], drop_reply[j]);
+        snprintf(json[k] + m, sizeof json[k] - m,
+                 ", {\"role\": \"user\", \"content\": \"%s\"}]}", drop_user[k]);
+        attrs[k] = (ms_attr){S("mlflow.spanInputs"), S(json[k]), MS_VAL_STRING};
+        spans[k].span_type = S("CHAT_MODEL");
+        snprintf(spans[k].span_id, sizeof spans[k].span_id, "00000000000000%02zu", k + 1);
+        spans[k].attrs = &attrs[k];
+        spans[k].n_attrs = 1;
+        f->traces[k].spans = &spans[k];
+        f->traces[k].n_spans = 1;
+    }
+    want("server-side", f, "integrity.history_dropped@4:error",
+         "turn 4 sent 2 messages; the 6 messages of turns 1-3 are missing; first missing: user "
+         "message of turn 1 \"Hello, I have a question about my order A-1077.\"");
+    ms_findings *fs = run(f);
+    const ms_finding *x = ms_findings_at(fs, 0);
+    tu_str_eq("span", x->span_id.ptr, x->span_id.len, "0000000000000004");
+    ms_findings_free(fs);
+    free(f);
+}
+
 /* A long chat sending its whole history every turn: turn k's input is a
  * prefix of one array [system, u1, a1, ..., un, an]. Silent, and quadratic
  * only in the cheap in-order match (2000 turns: 4M messages compared). */
@@ -563,7 +608,8 @@ static void test_fixture_store(void **state)
 
 /* Every session of the corpus: each expected integrity finding at its turn,
  * and no integrity finding that labels.json does not list as expected or
- * acceptable (clean sessions: none at all). */
+ * acceptable (at that turn, or at any when its turn is null); clean
+ * sessions: none at all. */
 static void test_corpus(void **state)
 {
     (void)state;
@@ -631,9 +677,10 @@ static void test_corpus(void **state)
             for (size_t l = 0; l < 2 && !listed; l++) {
                 struct msx_json_iter li = msx_json_iter_init(msx_json_get(sess, lists[l]));
                 while (!listed && msx_json_next(&li, &key, &e)) {
-                    int64_t turn = 0;
-                    msx_json_int64(msx_json_get(e, "turn"), &turn);
-                    listed = turn == x->turn && msx_json_str_eq(msx_json_get(e, "rule"), x->rule);
+                    int64_t turn = 0; /* absent or null: any turn */
+                    bool any = !msx_json_int64(msx_json_get(e, "turn"), &turn);
+                    listed = (any || turn == x->turn) &&
+                             msx_json_str_eq(msx_json_get(e, "rule"), x->rule);
                 }
             }
             if (!listed) {
@@ -727,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_foreign),       cmocka_unit_test(test_system_prompt),
         cmocka_unit_test(test_system_prompt_llm),
         cmocka_unit_test(test_retry_reset),
+        cmocka_unit_test(test_history_in_llm_call),
         cmocka_unit_test(test_silent),
         cmocka_unit_test(test_long_session),
     };
