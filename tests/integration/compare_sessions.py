@@ -22,7 +22,9 @@ MLflow Python API gives two oracles:
 mlsession (`sessions list --format json --trace-ids -x EXP`, plus a run
 with --include-unsessioned) must equal the rule oracle: same session ids,
 turn counts, ordered trace ids, first/last trace, token sums (MLflow's
-trace token usage), error and in-progress counts, first_ms/last_ms.
+trace token usage), error and in-progress counts, first_ms/last_ms, the
+user (mlflow.trace.user of turn 1) and the session-level scores (feedback
+whose metadata names the session, valid, the latest per name).
 
 Where native and rule differ, the difference must be a documented one and is
 asserted as such (never skipped): every trace the rule puts in a session
@@ -113,7 +115,30 @@ def state_of(info):
     return getattr(s, "value", s) if s is not None else None
 
 
-def summarize(traces):
+def user_of(info):
+    md, tags = info.trace_metadata or {}, info.tags or {}
+    return md.get("mlflow.trace.user") or tags.get("mlflow.trace.user") or None
+
+
+def session_scores(infos, sid):
+    """Session-level feedback: assessments whose metadata names the session
+    (mlflow.trace.session), valid, not expectations; the latest per name.
+    -> {name: ("value", json value) | ("error", None)}"""
+    best = {}
+    for i in infos:
+        for a in (i.assessments or []):
+            if (a.metadata or {}).get(SESSION_KEY) != sid or a.valid is False:
+                continue
+            fb = getattr(a, "feedback", None)
+            if fb is None:
+                continue  # an expectation
+            t = a.last_update_time_ms or a.create_time_ms or 0
+            if a.name not in best or t >= best[a.name][0]:
+                best[a.name] = (t, ("error", None) if fb.error else ("value", fb.value))
+    return {k: v[1] for k, v in best.items()}
+
+
+def summarize(traces, sid=None):
     """The expected row of one session (traces already in turn order)."""
     infos = [t.info for t in traces]
     usage = [i.token_usage for i in infos if i.token_usage]
@@ -134,6 +159,8 @@ def summarize(traces):
         "errors": sum(1 for i in infos if state_of(i) == "ERROR"),
         "in_progress": sum(1 for i in infos if state_of(i) == "IN_PROGRESS"),
         "tokens": tokens,
+        "user_id": user_of(infos[0]),
+        "scores": session_scores(infos, sid) if sid else None,
     }
 
 
@@ -151,7 +178,7 @@ def oracle(exp):
         else:
             groups.setdefault(sid, []).append(t)
     key = lambda t: (t.info.request_time, t.info.trace_id)  # noqa: E731
-    rule = {sid: summarize(sorted(ts, key=key)) for sid, ts in groups.items()}
+    rule = {sid: summarize(sorted(ts, key=key), sid) for sid, ts in groups.items()}
     unsess = summarize(sorted(loose, key=key)) if loose else None
     native = {}
     for s in mlflow.search_sessions(max_results=1000000, include_spans=False, locations=[exp]):
@@ -309,13 +336,29 @@ class Suite:
                     problems.append(f"tokens.{k} {gt.get(k)} vs {wt[k]}")
             if gt.get("cached", 0) != wt.get("cached", 0):
                 problems.append(f"tokens.cached {gt.get('cached')} vs {wt.get('cached', 0)}")
+        if want["user_id"] != (got.get("user_id") or None):
+            problems.append(f"user_id {got.get('user_id')!r} vs first turn's "
+                            f"mlflow.trace.user {want['user_id']!r}")
+        if want["scores"] is not None:
+            gs = got.get("scores") or {}
+            if set(gs) != set(want["scores"]):
+                problems.append(f"scores {sorted(gs)} vs session-level feedback "
+                                f"{sorted(want['scores'])}")
+            else:
+                for name, (kind, val) in want["scores"].items():
+                    g = gs[name] if isinstance(gs[name], dict) else {}
+                    if kind == "error" and "error" not in g:
+                        problems.append(f"scores.{name}: {g} vs a failed scorer")
+                    elif kind == "value" and g.get("value") != val:
+                        problems.append(f"scores.{name}.value {g.get('value')!r} vs {val!r}")
         if problems:
             self.fail(label, "; ".join(problems)[:600])
         else:
             t = want["tokens"]
             self.ok(label, f"{want['turns']} turns, {want['first_trace_id']}..{want['last_trace_id']}, "
                     f"tokens {t['total'] if t else None}, errors {want['errors']}, "
-                    f"in_progress {want['in_progress']}")
+                    f"in_progress {want['in_progress']}, user {want['user_id']}, "
+                    f"scores {sorted(want['scores'] or {})}")
 
     # -- one store ----------------------------------------------------------
     def store(self, kind, oracle_uri, ours, exps=None, native_check=True):
