@@ -524,12 +524,25 @@ static bool build_sources(struct msx_arena *a, struct tinfo *ti)
 {
     const ms_turn *t = ti->t;
     size_t cap = 0;
-    /* the turn's own messages: after the history and after the last
-     * assistant message it carries */
-    size_t own = t->first_new <= t->n_input ? t->first_new : t->n_input;
+    /* the turn's own messages: its last user message (with the new user
+     * messages right before it) and the tool results after it; what
+     * comes before is history, an assistant message after it is the
+     * model's own tool request */
+    size_t first_new = t->first_new <= t->n_input ? t->first_new : t->n_input;
+    size_t own = first_new, last_user = SIZE_MAX;
     for (size_t i = 0; i < t->n_input; i++)
-        if (t->input[i].role == MS_ROLE_ASSISTANT && i + 1 > own)
-            own = i + 1;
+        if (t->input[i].role == MS_ROLE_USER || t->input[i].role == MS_ROLE_OTHER)
+            last_user = i;
+    if (last_user != SIZE_MAX) {
+        own = last_user;
+        while (own > first_new && (t->input[own - 1].role == MS_ROLE_USER ||
+                                   t->input[own - 1].role == MS_ROLE_OTHER))
+            own--;
+    } else {
+        for (size_t i = 0; i < t->n_input; i++)
+            if (t->input[i].role == MS_ROLE_ASSISTANT && i + 1 > own)
+                own = i + 1;
+    }
     for (size_t i = 0; i < t->n_input; i++) {
         const ms_message *m = &t->input[i];
         enum skind k;

@@ -33,7 +33,7 @@ struct fx {
     ms_trace traces[MAXT];
     ms_span spans[MAXT][MAXS];
     ms_attr attrs[MAXT][MAXS];
-    ms_message in[MAXT][4];
+    ms_message in[MAXT][6];
     ms_message out[MAXT];
     ms_tool_call tools[MAXT][2];
     ms_document docs[MAXT][MAXD];
@@ -411,6 +411,31 @@ static void test_same_unit_other_topic(void **state)
                 i2, u2, t2, 1);
     fx_turn(f, "Thanks.", "You're welcome!");
     ms_findings *out = run(f, NULL, 0);
+    assert_int_equal(count_roots(out), 0);
+    ms_findings_free(out);
+    free(f);
+}
+
+/* The turn's own user message stays its own even when the model's tool
+ * request and the tool's answer follow it in the input. */
+static void test_own_message_before_tool_request(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "Hi.", "Hello! Order A-2000 was the last one you asked about, 30 days ago.");
+    fx_turn(f, NULL, "Order A-2000 is the lamp; 30 days warranty on returns.");
+    ms_turn *t = &f->turns[1];
+    f->in[1][0] = (ms_message){MS_ROLE_USER, S("Hi."), {NULL, 0}, false};
+    f->in[1][1] = (ms_message){MS_ROLE_ASSISTANT, S("Hello!"), {NULL, 0}, false};
+    f->in[1][2] = (ms_message){MS_ROLE_USER, S("What is order A-2000? 30 days ago I bought it."),
+                               {NULL, 0}, false};
+    f->in[1][3] = (ms_message){MS_ROLE_ASSISTANT, S(""), {NULL, 0}, false};
+    f->in[1][4] = (ms_message){MS_ROLE_TOOL, S("{\"item\": \"lamp\"}"), S("lookup_order"), false};
+    t->input = f->in[1];
+    t->n_input = 5;
+    t->first_new = 2;
+    const char *sy[] = {"assessment.failing@2: feedback correctness=false"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
     assert_int_equal(count_roots(out), 0);
     ms_findings_free(out);
     free(f);
@@ -941,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_span_assessment_merges),
         cmocka_unit_test(test_own_cause_gives_nothing),
         cmocka_unit_test(test_user_number_is_own),
+        cmocka_unit_test(test_own_message_before_tool_request),
         cmocka_unit_test(test_same_unit_other_topic),
         cmocka_unit_test(test_judged_answer_carries_document),
         cmocka_unit_test(test_history_drop),
