@@ -415,6 +415,25 @@ static bool is_llm(const ms_span *sp)
            (t.len == 10 && memcmp(t.ptr, "CHAT_MODEL", 10) == 0);
 }
 
+static bool has_usage(const ms_span *sp)
+{
+    return (sp->usage.present & MS_USAGE_INPUT) != 0;
+}
+
+/* Does another span with token usage have sp as its parent? Then sp's usage
+ * sums its children's (a wrapper, an agent step) and counting it would
+ * count them twice. Checked when a turn has few usage spans (the common
+ * case); beyond, every one counts. */
+#define NESTED_CHECK_MAX 256
+static bool usage_below(const ms_trace *t, const ms_span *sp)
+{
+    for (size_t i = 0; i < t->n_spans; i++)
+        if (&t->spans[i] != sp && has_usage(&t->spans[i]) &&
+            strcmp(t->spans[i].parent_id, sp->span_id) == 0)
+            return true;
+    return false;
+}
+
 static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable *w,
                       const ms_turn *tu, struct tinfo *ti)
 {
@@ -423,19 +442,37 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
     const ms_trace *t = tu->trace;
     if (!t)
         return;
-    int64_t first_start = 0;
-    ms_str any_model = {NULL, 0};
+    /* model calls (LLM, CHAT_MODEL spans) when they carry the counts, else
+     * whatever span does; the turn's model when all its calls name one */
+    bool llm_usage = false;
+    size_t n_usage = 0;
+    ms_str one_model = {NULL, 0};
+    bool many_models = false;
     for (size_t i = 0; i < t->n_spans; i++) {
         const ms_span *sp = &t->spans[i];
-        bool llm = is_llm(sp);
-        bool usage = (sp->usage.present & MS_USAGE_INPUT) != 0;
-        if (!llm && !usage)
+        n_usage += has_usage(sp);
+        if (!is_llm(sp) && !has_usage(sp))
+            continue;
+        llm_usage = llm_usage || (is_llm(sp) && has_usage(sp));
+        ms_str m = span_model(c, p, sp);
+        if (!m.len)
+            continue;
+        if (!one_model.len)
+            one_model = m;
+        else if (m.len != one_model.len || memcmp(m.ptr, one_model.ptr, m.len) != 0)
+            many_models = true;
+    }
+    ms_str any_model = many_models ? (ms_str){NULL, 0} : one_model;
+    int64_t first_start = 0;
+    for (size_t i = 0; i < t->n_spans; i++) {
+        const ms_span *sp = &t->spans[i];
+        if (!has_usage(sp) || (llm_usage && !is_llm(sp)))
+            continue;
+        if (n_usage <= NESTED_CHECK_MAX && usage_below(t, sp))
             continue;
         ms_str model = span_model(c, p, sp);
-        if (model.len && !any_model.len)
-            any_model = model;
-        if (!usage)
-            continue;
+        if (!model.len)
+            model = any_model;
         int64_t in = prompt_tokens(&sp->usage);
         ti->calls++;
         ti->total_in = sadd(ti->total_in, in);
@@ -454,7 +491,6 @@ static void read_turn(struct msi_ctx *c, msx_json_parser *p, const struct wtable
         }
         ti->has = true;
         int64_t win = window_of(w, model);
-        /* in/win > worst_in/worst_win, in integers */
         /* in/win > worst_in/worst_win (a ratio for choosing only) */
         if (win > 0 && (ti->worst_win == 0 ||
                         (double)in / (double)win > (double)ti->worst_in / (double)ti->worst_win)) {

@@ -345,6 +345,55 @@ static void test_trace_usage_only(void **state)
     fx_free(x);
 }
 
+/* A wrapper span that sums its calls' usage is not a call; a call without
+ * a model of its own takes the turn's one model. */
+static void test_nested_usage(void **state)
+{
+    (void)state;
+    static const int64_t none[] = {-1};
+    struct fx *x = fx_new(1, NULL, NULL, none);
+    ms_span *root = &x->a->spans[0][0];
+    root->span_type = au_s("CHAIN");
+    root->usage.input_tokens = 9000;
+    root->usage.present = MS_USAGE_INPUT;
+    ms_span *c1 = au_span(x->a, 0, "00000000000000b1", "00000000000000a1", "call_1", "CHAT_MODEL",
+                          MS_STATUS_OK);
+    c1->usage.input_tokens = 4000;
+    c1->usage.present = MS_USAGE_INPUT;
+    x->attrs[0][0].key = au_s("mlflow.llm.model");
+    x->attrs[0][0].value = au_s("\"acme-small-4k\"");
+    c1->attrs = x->attrs[0];
+    c1->n_attrs = 1;
+    ms_span *c2 = au_span(x->a, 0, "00000000000000b2", "00000000000000a1", "call_2", "CHAT_MODEL",
+                          MS_STATUS_OK);
+    c2->usage.input_tokens = 5000;
+    c2->usage.present = MS_USAGE_INPUT;
+    ms_findings *f = au_analyze(&x->a->s, "context");
+    const ms_finding *g = au_find(f, "context.window");
+    tu_str_eq("nested", g->message.ptr, g->message.len,
+              "input tokens 5000 > window 4096 of acme-small-4k at turn 1 (call call_2); the only "
+              "turn over it; the model sees only part of the prompt");
+    g = au_find(f, "context.largest");
+    tu_str_eq("largest", g->message.ptr, g->message.len,
+              "largest prompt: 5000 input tokens at turn 1 (call call_2, acme-small-4k, 122% of its "
+              "4096 window); no cache reads recorded; session: 9000 input tokens over 1 turn");
+    ms_findings_free(f);
+
+    /* untyped spans: the one whose child has counts too is a wrapper */
+    root->span_type = au_s("UNKNOWN");
+    c1->span_type = au_s("UNKNOWN");
+    c2->span_type = au_s("UNKNOWN");
+    c2->parent_id[0] = '\0';
+    snprintf(c2->parent_id, sizeof c2->parent_id, "%s", "00000000000000b1");
+    f = au_analyze(&x->a->s, "context.largest");
+    g = au_find(f, "context.largest");
+    tu_str_eq("untyped", g->message.ptr, g->message.len,
+              "largest prompt: 5000 input tokens at turn 1 (call call_2, acme-small-4k, 122% of its "
+              "4096 window); no cache reads recorded; session: 5000 input tokens over 1 turn");
+    ms_findings_free(f);
+    fx_free(x);
+}
+
 /* Token counts at the int64 edges and absurd windows: no overflow, no
  * division by zero; negative counts count as none. */
 static void test_int64_edges(void **state)
@@ -433,7 +482,8 @@ int main(void)
         cmocka_unit_test(test_model_windows),    cmocka_unit_test(test_window_first_turn),
         cmocka_unit_test(test_window_projection), cmocka_unit_test(test_growth),
         cmocka_unit_test(test_drop),             cmocka_unit_test(test_largest_and_cache),
-        cmocka_unit_test(test_trace_usage_only), cmocka_unit_test(test_int64_edges),
+        cmocka_unit_test(test_trace_usage_only), cmocka_unit_test(test_nested_usage),
+        cmocka_unit_test(test_int64_edges),
         cmocka_unit_test(test_fixture_faults),
         cmocka_unit_test(test_fixture_clean),
     };
