@@ -323,11 +323,17 @@ static bool contains_ci(ms_str hay, const char *needle)
     return false;
 }
 
+/* Phrases of an answer that reports failure. Not a bare "sorry": "I'm
+ * sorry to hear that" is empathy, not a failure. */
 static const char *const apologies[] = {
-    "sorry",          "apolog",         "unable to",      "i can't",       "i cannot",
-    "i can\u2019t",   "couldn't",       "could not",      "did not work",  "didn't work",
-    "went wrong",     "try again later", "technical difficult", "temporarily unavailable",
-    "an error occurred", "encountered an error",
+    "unable to",          "i can't",             "i cannot",
+    "i can\u2019t",       "couldn't",            "could not",
+    "wasn't able",        "was not able",        "did not work",
+    "didn't work",        "went wrong",          "try again later",
+    "technical difficult", "temporarily unavailable", "an error occurred",
+    "encountered an error", "ran into an error",  "ran into a problem",
+    "there was a problem", "there was an error",  "having trouble",
+    "not available right now", "is unavailable",  "are unavailable",
 };
 
 static const char *apology_in(ms_str text)
@@ -429,7 +435,7 @@ static ms_code check_degraded(struct msi_ctx *c, const struct err_site *sites, s
             } else if (is_site(sites, n_sites, t)) {
                 continue; /* its own error explains it, and is reported */
             } else if (ap) {
-                sfmt(why, sizeof why, "the answer apologizes (\"%s\")", ap);
+                sfmt(why, sizeof why, "the answer reports a failure (\"%s\")", ap);
             } else if (before >= 80 && ans.len > 0 && ans.len * 3 < before) {
                 sfmt(why, sizeof why, "the answer is %zu bytes, under a third of the %zu-byte mean before",
                          ans.len, before);

@@ -194,8 +194,19 @@ static void test_degraded(void **state)
     assert_int_equal(au_count(f, "error.degraded", 3), 1);
     const ms_finding *g = au_find(f, "error.degraded");
     tu_str_eq("message", g->message.ptr, g->message.len,
-              "answer degraded after the error at turn 2 (Timeout: slow): the answer apologizes "
-              "(\"sorry\")");
+              "answer degraded after the error at turn 2 (Timeout: slow): the answer reports a "
+              "failure (\"unable to\")");
+    ms_findings_free(f);
+    free(a);
+
+    /* empathy is not failure */
+    a = au_new("s");
+    au_turn(a, MS_STATE_OK, "where is it", long_answer);
+    au_turn(a, MS_STATE_ERROR, "and the other one", NULL);
+    au_turn(a, MS_STATE_OK, "the boots are broken",
+            "I'm sorry to hear that. I can help you return or exchange them; use SORRY10.");
+    f = au_analyze(&a->s, "error.degraded");
+    assert_int_equal(ms_findings_count(f), 0);
     ms_findings_free(f);
     free(a);
 
