@@ -232,6 +232,18 @@ static void kv_exists(struct sqlc *q, const struct msi_clause *c, bool tag)
     const char *al = tag ? "g" : "m";
     char col[8];
     snprintf(col, sizeof col, "%s.value", al);
+    if (c->cmp == MSI_C_EQ || c->cmp == MSI_C_IN) {
+        /* the same rows as EXISTS, but a form the planner can drive from
+         * the key's primary-key index (key, request_id): a tag pinning a
+         * few traces is found without walking the experiment */
+        msx_buf_addf(q->w, "t.request_id IN (SELECT %s.request_id FROM %s %s WHERE %s.key = ", al,
+                     tbl, al, al);
+        bind_text(q, c->key, c->key_len);
+        add(q, " AND ");
+        cmp_value(q, col, c);
+        add(q, ")");
+        return;
+    }
     if (c->cmp == MSI_C_IS_NULL)
         add(q, "NOT ");
     msx_buf_addf(q->w, "EXISTS (SELECT 1 FROM %s %s WHERE %s.request_id = t.request_id AND %s.key = ",
@@ -483,6 +495,17 @@ ms_code msi_filter_to_sql(const ms_filter *f, const struct msi_sql_target *targe
         snprintf(err->msg, sizeof err->msg, "%s while building SQL", ms_strerror(rc));
     }
     return rc;
+}
+
+bool msi_filter_pins_kv(const ms_filter *f)
+{
+    for (size_t i = 0; f && i < f->n; i++) {
+        const struct msi_clause *c = &f->clauses[i];
+        if ((c->field == MSI_F_METADATA || c->field == MSI_F_TAG) &&
+            (c->cmp == MSI_C_EQ || c->cmp == MSI_C_IN))
+            return true;
+    }
+    return false;
 }
 
 bool msi_filter_pins_session(const ms_filter *f)

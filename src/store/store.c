@@ -26,7 +26,13 @@ struct ms_store {
     const struct msi_store_ops *ops;
     void *state;
     struct msx_arena scratch; /* experiments listing; reset per call */
+    struct msx_arena ids_arena; /* all_ids */
+    const char **all_ids;     /* every active experiment, listed once */
+    size_t n_all_ids;
 };
+
+static ms_code list_experiment_ids(ms_store *st, struct msx_arena *a, const char ***ids,
+                                   size_t *n, struct ms_error *err);
 
 ms_code msi_error(struct ms_error *err, ms_code code, const char *fmt, ...)
 {
@@ -111,6 +117,7 @@ ms_code ms_store_open(const char *uri, ms_store **out, struct ms_error *err)
     if (!st)
         return msi_error(err, MS_E_NOMEM, "out of memory");
     msx_arena_init(&st->scratch, 0);
+    msx_arena_init(&st->ids_arena, 0);
     st->ops = ops;
     ms_code rc = ops->open(uri, path, &st->state, err);
     if (rc != MS_OK) {
@@ -127,6 +134,7 @@ void ms_store_close(ms_store *st)
         return;
     st->ops->close(st->state);
     msx_arena_release(&st->scratch);
+    msx_arena_release(&st->ids_arena);
     free(st);
 }
 
@@ -193,8 +201,26 @@ static void merge_sort(ms_trace *a, ms_trace *tmp, size_t n, const ms_order *o)
 
 /* ---- search ----------------------------------------------------------- */
 
+/* Every active experiment's id, for a scan of "all": listed once per
+ * store (a store is read as a snapshot) and kept. */
 static ms_code all_experiment_ids(ms_store *st, struct msx_arena *a, const char ***ids,
                                   size_t *n, struct ms_error *err)
+{
+    (void)a;
+    if (!st->all_ids) {
+        ms_code rc = list_experiment_ids(st, &st->ids_arena, &st->all_ids, &st->n_all_ids, err);
+        if (rc != MS_OK) {
+            st->all_ids = NULL;
+            return rc;
+        }
+    }
+    *ids = st->all_ids;
+    *n = st->n_all_ids;
+    return MS_OK;
+}
+
+static ms_code list_experiment_ids(ms_store *st, struct msx_arena *a, const char ***ids,
+                                   size_t *n, struct ms_error *err)
 {
     ms_experiment *list = NULL;
     size_t count = 0;
@@ -219,7 +245,7 @@ static ms_code scan_filtered(ms_store *st, struct msi_scan *scan, struct msx_are
     ms_code rc = MS_OK;
     *spans_loaded = false;
     if (!scan->n_experiment_ids) {
-        const char **ids;
+        const char **ids = NULL;
         rc = all_experiment_ids(st, tmp_arena, &ids, &scan->n_experiment_ids, err);
         if (rc != MS_OK)
             return rc;
@@ -305,7 +331,7 @@ ms_code msi_store_session_scan(ms_store *st, const struct msi_session_scan *scan
     struct msi_session_scan s = *scan;
     ms_code rc = MS_OK;
     if (!s.n_experiment_ids) {
-        const char **ids;
+        const char **ids = NULL;
         rc = all_experiment_ids(st, &tmp_arena, &ids, &s.n_experiment_ids, err);
         s.experiment_ids = ids;
     }

@@ -646,7 +646,7 @@ static const struct sql_case sql_cases[] = {
     {&sqlite_new, "trace.name = 'chat' AND metadata.`mlflow.trace.session` IS NULL", MS_OK,
      "t.trace_name = ? AND t.session_id IS NULL", "'chat'"},
     {&pg_old, "trace.name = 'chat' AND metadata.`mlflow.trace.session` IS NULL", MS_OK,
-     "EXISTS (SELECT 1 FROM trace_tags g WHERE g.request_id = t.request_id AND g.key = $1 AND "
+     "t.request_id IN (SELECT g.request_id FROM trace_tags g WHERE g.key = $1 AND "
      "g.value = $2) AND NOT EXISTS (SELECT 1 FROM trace_request_metadata m WHERE m.request_id = "
      "t.request_id AND m.key = $3)",
      "'mlflow.traceName' 'chat' 'mlflow.trace.session'"},
