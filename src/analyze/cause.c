@@ -1930,6 +1930,12 @@ static bool correction_links(struct walk *w, const struct sym *s, struct links *
     return true;
 }
 
+/* A symptom's evidence: its excerpt, else its message. */
+static ms_str sym_evidence(const struct sym *s)
+{
+    return s->excerpt.ptr && s->excerpt.len ? s->excerpt : s->message;
+}
+
 /* The links one symptom contributes to its root's chain. */
 static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, char *lead,
                       size_t lead_cap)
@@ -2059,7 +2065,7 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
         const struct sym *x = &w->sy[s->sym_struct];
         snprintf(why, sizeof why, "%s: %.*s", x->rule, (int)(x->message.len > 400 ? 400 : x->message.len),
                  x->message.ptr ? x->message.ptr : "");
-        if (!link_add(w, ls, x->turn, 0, x->span_id, x->path, x->excerpt, why))
+        if (!link_add(w, ls, x->turn, 0, x->span_id, x->path, sym_evidence(x), why))
             return false;
         if (!lead[0])
             snprintf(lead, lead_cap, "%s", why);
@@ -2072,7 +2078,7 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
             snprintf(why, sizeof why, "%s: %.*s", x->rule,
                      (int)(x->message.len > 400 ? 400 : x->message.len),
                      x->message.ptr ? x->message.ptr : "");
-            if (!link_add(w, ls, x->turn, 0, x->span_id, x->path, x->excerpt, why))
+            if (!link_add(w, ls, x->turn, 0, x->span_id, x->path, sym_evidence(x), why))
                 return false;
             if (!lead[0])
                 snprintf(lead, lead_cap, "%s", why);
@@ -2110,11 +2116,11 @@ static bool sym_links(struct walk *w, const struct sym *s, struct links *ls, cha
              s->message.ptr ? s->message.ptr : "");
     if (s->how == H_ADOPT) {
         snprintf(why + strlen(why), sizeof why - strlen(why), " (same turn as another symptom of this root)");
-        return link_add(w, ls, s->turn, 4, s->span_id, s->path, s->excerpt, why);
+        return link_add(w, ls, s->turn, 4, s->span_id, s->path, sym_evidence(s), why);
     }
     if (s->how == H_STRUCT && s->sym_struct < w->n_sy && &w->sy[s->sym_struct] == s)
         return true; /* the structural root itself: linked above */
-    return link_add(w, ls, s->turn, s->turn == r ? 1 : 4, s->span_id, s->path, s->excerpt, why);
+    return link_add(w, ls, s->turn, s->turn == r ? 1 : 4, s->span_id, s->path, sym_evidence(s), why);
 }
 
 /* A sort record: key, then a tie-break, then the symptom's index. */

@@ -921,6 +921,59 @@ static void test_fixture_context_overflow(void **state)
     ms_findings_free(f);
 }
 
+/* Every root of the fixture and corpus stores keeps the chain's shape:
+ * cause first at the root turn, turns never go back, the last link is a
+ * later turn, every link has a trace id and a reason. */
+static void check_chain(const char *sid, const ms_finding *r)
+{
+    if (r->n_chain < 2)
+        fail_msg("%s: chain of %zu", sid, r->n_chain);
+    if (r->chain[0].turn != r->turn)
+        fail_msg("%s: chain starts at turn %lld, root is %lld", sid, (long long)r->chain[0].turn,
+                 (long long)r->turn);
+    for (size_t i = 0; i < r->n_chain; i++) {
+        if (i && r->chain[i].turn < r->chain[i - 1].turn)
+            fail_msg("%s: link %zu goes back", sid, i);
+        if (!r->chain[i].trace_id.ptr || !r->chain[i].why.ptr || !r->chain[i].why.len)
+            fail_msg("%s: link %zu lacks trace id or why", sid, i);
+    }
+    if (r->chain[r->n_chain - 1].turn <= r->turn)
+        fail_msg("%s: the last link is not later than the root", sid);
+    if (!r->excerpt.ptr || !r->message.ptr)
+        fail_msg("%s: no excerpt or message", sid);
+}
+
+static void test_fixture_chain_shape(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *db, *sid;
+    } cases[] = {
+        {FIXDB, "sess-rag-outdated"},
+        {FIXDB, "sess-history-drop"},
+        {FIXDB, "sess-context-overflow"},
+        {FIXDB, "sess-corrections"},
+        {MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db", "corp-cause-doc-refund"},
+        {MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db", "corp-cause-doc-warranty"},
+        {MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db", "corp-cause-tool-stale"},
+        {MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db", "corp-cause-tool-error"},
+        {MS_SOURCE_DIR "/tests/fixtures/corpus/mlflow.db", "corp-cause-tool-wrongorder"},
+    };
+    static const int64_t want[] = {3, 5, 22, 1, 2, 1, 2, 1, 1};
+    for (size_t i = 0; i < TU_COUNT(cases); i++) {
+        ms_findings *f = analyze_fixture(cases[i].db, cases[i].sid);
+        if (!f)
+            skip();
+        if (count_roots(f) != 1)
+            fail_msg("%s: %zu roots", cases[i].sid, count_roots(f));
+        const ms_finding *r = root_at(f, want[i]);
+        if (!r)
+            fail_msg("%s: no root at turn %lld", cases[i].sid, (long long)want[i]);
+        check_chain(cases[i].sid, r);
+        ms_findings_free(f);
+    }
+}
+
 /* No root cause where nothing went wrong across turns. */
 static void test_fixture_clean(void **state)
 {
@@ -984,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_fixture_history_drop),
         cmocka_unit_test(test_fixture_corrections),
         cmocka_unit_test(test_fixture_context_overflow),
+        cmocka_unit_test(test_fixture_chain_shape),
         cmocka_unit_test(test_fixture_clean),
         cmocka_unit_test(test_fixture_v2_no_assessments),
     };
