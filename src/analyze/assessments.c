@@ -115,6 +115,12 @@ static struct value read_value(ms_str json)
     } else if (s.ptr[0] == '"' && s.len >= 2 && s.ptr[s.len - 1] == '"') {
         v.kind = V_STR;
         v.str = trim((ms_str){s.ptr + 1, s.len - 2});
+        /* a number sent as a string ("4"): read it as the number */
+        if (v.str.len && (v.str.ptr[0] == '-' || (v.str.ptr[0] >= '0' && v.str.ptr[0] <= '9'))) {
+            struct value n = read_value(v.str);
+            if (n.kind == V_NUM)
+                return n;
+        }
     } else if (s.ptr[0] == '-' || (s.ptr[0] >= '0' && s.ptr[0] <= '9')) {
         char buf[64];
         if (s.len >= sizeof buf)
@@ -132,12 +138,19 @@ static struct value read_value(ms_str json)
     return v;
 }
 
-/* Names whose "yes"/true means something bad happened. */
+/* Names whose "yes"/true means something bad happened ("toxicity",
+ * "hallucination"), unless the name says the opposite ("non_toxic",
+ * "hallucination_free", "harmless", "unbiased"). */
 static bool is_inverted(ms_str name)
 {
     static const char *const bad_when_true[] = {"toxic",  "hallucinat", "harm",  "pii",
                                                 "jailbreak", "leak",     "frustrat", "bias",
                                                 "unsafe"};
+    static const char *const negated[] = {"non_", "non-", "nontoxic", "not_", "no_",  "no-",
+                                          "_free", "-free", "harmless", "unbias", "without"};
+    for (size_t i = 0; i < sizeof negated / sizeof negated[0]; i++)
+        if (icontains(name, negated[i]))
+            return false;
     for (size_t i = 0; i < sizeof bad_when_true / sizeof bad_when_true[0]; i++)
         if (icontains(name, bad_when_true[i]))
             return true;

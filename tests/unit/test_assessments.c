@@ -100,6 +100,15 @@ static void test_failing_values(void **state)
         {"1", "exact_match", false},
         {"0.2", "groundedness", true},
         {"0.5", "groundedness", false},
+        {"\"0.2\"", "groundedness", true},
+        {"\"4\"", "helpfulness", false},
+        {"true", "toxicity", true},
+        {"\"yes\"", "non_toxic", false},
+        {"true", "hallucination_free", false},
+        {"\"yes\"", "harmless", false},
+        {"\"no\"", "harmless", true},
+        {"true", "unbiased", false},
+        {"\"none\"", "user_frustration", false},
     };
     for (size_t k = 0; k < TU_COUNT(cases); k++) {
         struct fx *x = fx_new(1);
