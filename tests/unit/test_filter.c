@@ -653,7 +653,7 @@ static const struct sql_case sql_cases[] = {
     {&sqlite_new, "trace.run_id = 'r1'", MS_OK,
      "(EXISTS (SELECT 1 FROM entity_associations e WHERE e.source_id = t.request_id AND "
      "e.source_type = 'trace' AND e.destination_type = 'run' AND e.destination_id = ?) OR "
-     "EXISTS (SELECT 1 FROM trace_request_metadata m WHERE m.request_id = t.request_id AND "
+     "t.request_id IN (SELECT m.request_id FROM trace_request_metadata m WHERE "
      "m.key = ? AND m.value = ?))",
      "'r1' 'mlflow.sourceRun' 'r1'"},
     {&pg_old, "span.type = 'LLM' AND trace.timestamp_ms > 20000 AND span.name LIKE 'a%'", MS_OK,
