@@ -1099,6 +1099,7 @@ struct walk {
     size_t *struct_at;   /* the first structural symptom at the turn, or SIZE_MAX */
     int64_t *struct_last; /* the latest turn <= this one with a structural symptom, or 0 */
     int64_t *run_start;  /* for a turn with one: the first turn of its run */
+    struct words *wx, *wy; /* scratch for answer_uses */
 };
 
 static bool is_sys_kind(enum skind k)
@@ -1363,7 +1364,7 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
     return true;
 }
 
-/* Lower-case words of a text, for phrase overlap. */
+/* Lower-case words of a text, for phrase overlap (struct walk keeps two). */
 struct words {
     const char *p[WORDS_MAX];
     size_t n[WORDS_MAX];
@@ -1403,8 +1404,12 @@ static bool answer_uses(struct walk *w, const struct src *ans, const struct src 
     for (size_t k = 0; k < ans->toks.n; k++)
         if (ans->toks.v[k].kind == TK_QTY && src_find(doc, &ans->toks.v[k]))
             return true;
-    struct words *x = msx_arena_alloc(w->a, sizeof *x);
-    struct words *y = msx_arena_alloc(w->a, sizeof *y);
+    /* two word buffers for the whole walk, not two per call */
+    if (!w->wx)
+        w->wx = msx_arena_alloc(w->a, sizeof *w->wx);
+    if (!w->wy)
+        w->wy = msx_arena_alloc(w->a, sizeof *w->wy);
+    struct words *x = w->wx, *y = w->wy;
     if (!x || !y)
         return false;
     split_words(ans->low, ans->low_len, x);

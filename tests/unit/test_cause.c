@@ -758,7 +758,9 @@ static void test_long_session(void **state)
     ms_tool_call *tools = calloc(N, sizeof *tools);
     char (*text)[2][160] = calloc(N, sizeof *text);
     char (*ids)[24] = calloc(N, sizeof *ids);
-    assert_true(turns && traces && msgs && docs && tools && text && ids);
+    ms_span *spans = calloc(N, sizeof *spans);
+    ms_attr *attrs = calloc(N, sizeof *attrs);
+    assert_true(turns && traces && msgs && docs && tools && text && ids && spans && attrs);
     s.session_id = S("sess-long");
     s.turns = turns;
     s.n_turns = N;
@@ -778,8 +780,17 @@ static void test_long_session(void **state)
         turns[k].n_input = 1;
         turns[k].output = &msgs[2 * k + 1];
         turns[k].n_output = 1;
-        docs[2 * k] = (ms_document){S("kb-1"), S("kb://policies/refunds-2024.md"), S(OLD), {NULL, 0}, 1};
-        docs[2 * k + 1] = (ms_document){S("kb-2"), S("kb://policies/refunds.md"), S(NEW), {NULL, 0}, 2};
+        /* every turn retrieves the outdated policy above the current one */
+        snprintf(spans[k].span_id, sizeof spans[k].span_id, "%016zx", k + 1);
+        spans[k].span_type = S("RETRIEVER");
+        attrs[k] = (ms_attr){S("mlflow.spanOutputs"), S(RET3), MS_VAL_STRING};
+        spans[k].attrs = &attrs[k];
+        spans[k].n_attrs = 1;
+        traces[k].spans = &spans[k];
+        traces[k].n_spans = 1;
+        ms_str sid = {spans[k].span_id, 16};
+        docs[2 * k] = (ms_document){S("kb-101"), S("kb://policies/refunds-2024.md"), S(OLD), sid, 1};
+        docs[2 * k + 1] = (ms_document){S("kb-102"), S("kb://policies/refunds.md"), S(NEW), sid, 2};
         turns[k].docs = &docs[2 * k];
         turns[k].n_docs = 2;
         tools[k] = (ms_tool_call){S("lookup_order"), S("{\"order_id\": \"A-1077\"}"),
@@ -822,6 +833,8 @@ static void test_long_session(void **state)
     free(tools);
     free(text);
     free(ids);
+    free(spans);
+    free(attrs);
 }
 
 /* ---- the fixture store --------------------------------------------------- */
