@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
     {"turn", "one turn's span tree: turn TRACE_ID", cmd_turn},
     {"analyze", "find what went wrong and where it started", cmd_analyze},
     {"patterns", "failure patterns across sessions", cmd_patterns},
+    {"report", "one-file HTML or Markdown report", cmd_report},
     {"mcp", "a Model Context Protocol server on stdio, for AI agents", cmd_mcp},
 };
 
