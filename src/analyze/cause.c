@@ -1275,6 +1275,14 @@ static bool user_says(const struct tinfo *ti, const struct tok *t)
     return kind_find(ti, S_USER, t, NULL) != NULL;
 }
 
+/* A stated value (a number, a date, a quoted phrase) can be wrong by
+ * itself; an id or a name is a reference, right or wrong only by what is
+ * said about it, so a verdict on the answer does not point at it. */
+static bool is_value(const struct tok *t)
+{
+    return t->kind == TK_QTY || t->kind == TK_NUM || t->kind == TK_DATE || t->kind == TK_QUOTE;
+}
+
 /* Did the user say t at turn j or before? */
 static bool user_origin(struct walk *w, int64_t j, const struct tok *t)
 {
@@ -1340,7 +1348,7 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
              * is suspect */
             bool corrected = ((s->cls == C_CORRECTION && s->turn != s->focus) ||
                               s->cls == C_ASSESS) &&
-                             !user_origin(w, j, t);
+                             is_value(t) && !user_origin(w, j, t);
             int q = cs ? 3 : named ? 2 : (anom || corrected) ? 1 : 0;
             if (!q)
                 continue;

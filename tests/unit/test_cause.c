@@ -548,6 +548,24 @@ static void test_wrong_tool_argument(void **state)
     free(f);
 }
 
+/* A verdict on an answer does not blame a reference it repeats correctly:
+ * the tracking number a tool gave two turns before. */
+static void test_verdict_spares_references(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "Where is order A-1077?", "Order A-1077 is in transit; tracking number 1Z1077X.");
+    fx_tool(f, 1, "check_shipping", "{\"order_id\": \"A-1077\"}",
+            "{\"status\": \"in_transit\", \"tracking_number\": \"1Z1077X\"}", false, NULL);
+    fx_turn(f, "Can it go faster?", "Our parcels are very popular this season.");
+    fx_turn(f, "So what now?", "You can follow 1Z1077X on the Parcelco website.");
+    const char *sy[] = {"assessment.failing@3: feedback helpfulness=1"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 0);
+    ms_findings_free(out);
+    free(f);
+}
+
 /* The answer right before a correction rested on a bad source of its own
  * turn: an outdated document (paraphrased: "after 12 months"), a failed
  * tool call. */
@@ -1040,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_wrong_tool_argument),
         cmocka_unit_test(test_quoted_phrase),
         cmocka_unit_test(test_correction_of_bad_source),
+        cmocka_unit_test(test_verdict_spares_references),
         cmocka_unit_test(test_context_window_run),
         cmocka_unit_test(test_own_causes_stay_silent),
         cmocka_unit_test(test_stale_tool_result),
