@@ -120,13 +120,22 @@ static void read_span_err(const ms_span *sp, struct span_err *e)
 
 /* Two failures are the same exception when type and message match (or,
  * without an exception event, the status messages do). */
-static bool same_error(const struct span_err *a, const struct span_err *b)
+static void describe(const struct span_err *e, char *buf, size_t size);
+
+/* Does ancestor anc report the same failure as its descendant desc? Yes
+ * when type and message match, when anc's status message is desc's "Type:
+ * message", or when anc says nothing of its own (no exception event, no
+ * status message): it failed because desc did. */
+static bool same_error(const struct span_err *anc, const struct span_err *desc)
 {
-    if (a->event >= 0 && b->event >= 0)
-        return str_eq(a->type, b->type) && str_eq(a->msg, b->msg);
-    if (a->status.len && b->status.len)
-        return str_eq(a->status, b->status);
-    return false;
+    if (anc->event < 0 && anc->status.len == 0)
+        return true;
+    if (anc->event >= 0 && desc->event >= 0)
+        return str_eq(anc->type, desc->type) && str_eq(anc->msg, desc->msg);
+    char x[512], y[512];
+    describe(anc, x, sizeof x);
+    describe(desc, y, sizeof y);
+    return strcmp(x, y) == 0;
 }
 
 /* Spans by id: the span ids sorted once per trace, so looking a span up
@@ -559,7 +568,7 @@ static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site
             if (!es[i].failed || es[i].propagated)
                 continue;
             if (root >= 0 && es[root].failed && (size_t)root != i &&
-                !same_error(&es[i], &es[root]))
+                !same_error(&es[root], &es[i]))
                 continue;
             if (origin < 0 || tr->spans[i].start_ns >= tr->spans[origin].start_ns)
                 origin = (long)i;

@@ -323,6 +323,7 @@ struct raise {
     char key[256];    /* "Type: message" */
     ms_str name;      /* span or tool name */
     bool propagated;  /* an ancestor passing a descendant's exception on */
+    bool silent;      /* no exception event, no status message */
 };
 
 static const ms_attr *event_attr(const ms_event *e, const char *key)
@@ -399,6 +400,7 @@ static ms_code error_loops(struct msi_ctx *c)
             r->turn = t;
             r->span = (long)i;
             r->propagated = false;
+            r->silent = r->event < 0 && tr->spans[i].status_message.len == 0;
             r->name = tr->spans[i].name;
             n++;
         }
@@ -421,7 +423,7 @@ static ms_code error_loops(struct msi_ctx *c)
             long p = par[rs[b].span];
             for (size_t hops = 0; p >= 0 && hops < tr->n_spans; hops++) {
                 long a = slot[p];
-                if (a >= 0 && strcmp(rs[a].key, rs[b].key) == 0)
+                if (a >= 0 && (rs[a].silent || strcmp(rs[a].key, rs[b].key) == 0))
                     rs[a].propagated = true;
                 p = par[p];
             }
@@ -441,6 +443,7 @@ static ms_code error_loops(struct msi_ctx *c)
             r->span = -1;
             r->event = -1;
             r->propagated = false;
+            r->silent = false;
             r->name = tc->name;
             sfmt(r->key, sizeof r->key, "%.*s", (int)tc->error.len, tc->error.ptr);
         }

@@ -63,6 +63,41 @@ static void test_trace_error_origin(void **state)
     free(a);
 }
 
+/* A root that fails without saying why failed because its child did. */
+static void test_silent_root(void **state)
+{
+    (void)state;
+    struct au_session *a = au_new("s");
+    au_turn(a, MS_STATE_ERROR, "x", NULL);
+    au_span(a, 0, "00000000000000a1", "", "agent", "AGENT", MS_STATUS_ERROR);
+    ms_span *c = au_span(a, 0, "00000000000000a2", "00000000000000a1", "search", "RETRIEVER",
+                         MS_STATUS_ERROR);
+    au_exception(a, 0, c, "IndexError", "no shard", NULL);
+    ms_findings *f = au_analyze(&a->s, "errors");
+    assert_int_equal(ms_findings_count(f), 1);
+    const ms_finding *g = au_find(f, "error.trace");
+    tu_str_eq("span", g->span_id.ptr, g->span_id.len, "00000000000000a2");
+    tu_str_eq("message", g->message.ptr, g->message.len,
+              "turn failed: IndexError: no shard in span search");
+    ms_findings_free(f);
+    free(a);
+
+    /* the root's status message is the child's exception, as MLflow writes it */
+    a = au_new("s");
+    au_turn(a, MS_STATE_ERROR, "x", NULL);
+    ms_span *r = au_span(a, 0, "00000000000000b1", "", "agent", "AGENT", MS_STATUS_ERROR);
+    r->status_message = au_s("IndexError: no shard");
+    c = au_span(a, 0, "00000000000000b2", "00000000000000b1", "search", "RETRIEVER",
+                MS_STATUS_ERROR);
+    au_exception(a, 0, c, "IndexError", "no shard", NULL);
+    f = au_analyze(&a->s, "errors");
+    assert_int_equal(ms_findings_count(f), 1);
+    g = au_find(f, "error.trace");
+    tu_str_eq("span", g->span_id.ptr, g->span_id.len, "00000000000000b2");
+    ms_findings_free(f);
+    free(a);
+}
+
 static void test_trace_error_without_spans(void **state)
 {
     (void)state;
@@ -316,6 +351,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_trace_error_origin),
+        cmocka_unit_test(test_silent_root),
         cmocka_unit_test(test_trace_error_without_spans),
         cmocka_unit_test(test_status_only_error),
         cmocka_unit_test(test_caught_and_tool),

@@ -136,6 +136,18 @@ static void test_error_loop(void **state)
     tu_str_eq("path", g->path.ptr, g->path.len, "spans[1].events[0]");
     ms_findings_free(f);
 
+    /* silent roots (no event, no status message) only passed it on too */
+    for (size_t t = 0; t < 3; t++) {
+        a->spans[t][0].n_events = 0;
+        a->spans[t][0].status_message = au_s("");
+    }
+    f = au_analyze(&a->s, "loop.error");
+    assert_int_equal(ms_findings_count(f), 1);
+    g = au_find(f, "loop.error");
+    tu_str_eq("silent roots", g->message.ptr, g->message.len,
+              "the same error 3 times (turns 1, 2, 3): Timeout: no answer in 30 s");
+    ms_findings_free(f);
+
     /* two only: nothing */
     a->s.n_turns = 2;
     f = au_analyze(&a->s, "loop.error");
