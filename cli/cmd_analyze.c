@@ -402,7 +402,7 @@ static void print_md(struct msx_buf *b, const struct result *rs, size_t n)
 static int print_json(struct msx_buf *b, const struct result *rs, size_t n)
 {
     struct msx_jw w;
-    msx_jw_init(&w, b, MSX_JW_PRETTY);
+    msx_jw_init(&w, b, MSX_JW_PRETTY | MSX_JW_ASCII);
     msx_json_parser *p = msx_json_parser_new();
     if (!p)
         return EXIT_WORK;
