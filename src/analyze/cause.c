@@ -2196,6 +2196,20 @@ static bool emit_group(struct walk *w, int64_t r, size_t *members, size_t nm)
     }
     if (ls.n == 0 || last <= r)
         return true;
+    /* a turn told as a symptom's own is not told again as a carrier */
+    size_t kept = 0;
+    for (size_t i = 0; i < ls.n; i++) {
+        const struct link *l = &ls.v[i];
+        bool dup = false;
+        for (size_t k = 0; l->cls == 2 && l->path.ptr && k < ls.n && !dup; k++) {
+            const struct link *o = &ls.v[k];
+            dup = o->cls >= 3 && o->turn == l->turn && o->path.ptr && o->path.len == l->path.len &&
+                  memcmp(o->path.ptr, l->path.ptr, l->path.len) == 0;
+        }
+        if (!dup)
+            ls.v[kept++] = *l;
+    }
+    ls.n = kept;
     qsort(ls.v, ls.n, sizeof *ls.v, link_cmp);
 
     /* the message: which symptoms at which turns */
