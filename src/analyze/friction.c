@@ -142,7 +142,7 @@ static const char *const giveup_phrases[] = {
     /* fr */
     "laisse tomber", "jabandonne",
     /* es */
-    "olvidalo", "olv\xc3\xad" "dalo", "me rindo",
+    "olvidalo", "olv\303\255dalo", "me rindo",
 };
 
 /* friction.abandon: gives up only after a problem (error, failed tool,

@@ -450,7 +450,7 @@ static void test_phrases(void **state)
         {"Where is it?", "I'm happy to help with anything else.", ""},
         {"Je vous ai d\xc3\xa9j\xc3\xa0 donn\xc3\xa9 le num\xc3\xa9ro.", "Merci.",
          "friction.repeat@2"},
-        {"Olv\xc3\xad" "dalo.", "Ok.", "friction.abandon@2"},
+        {"Olv\303\255dalo.", "Ok.", "friction.abandon@2"},
         {"Wo ist das Paket?", "Je n\xe2\x80\x99" "ai pas acc\xc3\xa8s aux commandes.",
          "friction.refusal@2"},
         {"As I said, the jacket.", "Ok.", "friction.repeat@2"},
@@ -709,19 +709,19 @@ static void test_random(void **state)
         "mind", "told", "you", "sorry", "can't", "help", "1Z1077X", "\xe2\x80\xa6", "*", "^"};
     uint64_t x = 42;
 #define RND() (x = x * 6364136223846793005ULL + 1442695040888963407ULL, (size_t)(x >> 33))
-    enum { T = 6, M = 8, W = 12 };
+    enum { RT = 6, RM = 8, RW = 12 };
     for (int round = 0; round < 300; round++) {
-        static char text[T][M + 1][W * 12 + 1];
-        ms_message in[T][M];
-        ms_message out[T];
-        ms_turn turns[T];
-        ms_trace traces[T];
+        static char text[RT][RM + 1][RW * 12 + 1];
+        ms_message in[RT][RM];
+        ms_message out[RT];
+        ms_turn turns[RT];
+        ms_trace traces[RT];
         memset(turns, 0, sizeof turns);
         memset(traces, 0, sizeof traces);
-        size_t nt = RND() % (T + 1);
+        size_t nt = RND() % (RT + 1);
         for (size_t k = 0; k < nt; k++) {
-            for (size_t m = 0; m <= M; m++) {
-                size_t len = 0, nw = RND() % W;
+            for (size_t m = 0; m <= RM; m++) {
+                size_t len = 0, nw = RND() % RW;
                 for (size_t w = 0; w < nw; w++) {
                     const char *p = words[RND() % (sizeof words / sizeof words[0])];
                     size_t l = strlen(p);
@@ -731,17 +731,20 @@ static void test_random(void **state)
                 }
                 text[k][m][len] = '\0';
             }
-            size_t ni = RND() % (M + 1);
-            for (size_t m = 0; m < ni; m++)
-                in[k][m] = (ms_message){(ms_role)(RND() % 5),
-                                        {text[k][m], strlen(text[k][m])}, {NULL, 0},
-                                        RND() % 4 == 0};
-            out[k] = (ms_message){MS_ROLE_ASSISTANT, {text[k][M], strlen(text[k][M])},
+            size_t ni = RND() % (RM + 1);
+            for (size_t m = 0; m < ni; m++) {
+                ms_role role = (ms_role)(RND() % 5);
+                bool trunc = RND() % 4 == 0;
+                in[k][m] = (ms_message){role, {text[k][m], strlen(text[k][m])}, {NULL, 0}, trunc};
+            }
+            out[k] = (ms_message){MS_ROLE_ASSISTANT, {text[k][RM], strlen(text[k][RM])},
                                   {NULL, 0}, false};
             traces[k].info.state = (ms_trace_state)(RND() % 4);
+            size_t n_out = RND() % 2;
+            ms_io_source src = (ms_io_source)(RND() % 4);
             turns[k] = (ms_turn){.index = (int64_t)k + 1, .trace = &traces[k], .input = in[k],
-                                 .n_input = ni, .output = &out[k], .n_output = RND() % 2,
-                                 .io_source = (ms_io_source)(RND() % 4)};
+                                 .n_input = ni, .output = &out[k], .n_output = n_out,
+                                 .io_source = src};
         }
         ms_session s = {.session_id = {"r", 1}, .turns = turns, .n_turns = nt};
         struct ms_analyze_options o;
