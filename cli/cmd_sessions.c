@@ -434,6 +434,12 @@ static int print_json(const ms_session_list *l)
             msx_jw_arr_end(&w);
         }
         msx_jw_obj_end(&w);
+        if (b.len > (1u << 20)) { /* stream: memory stays at one chunk */
+            if (msx_buf_status(&b) != MS_OK)
+                break; /* reported below */
+            fwrite(b.ptr, 1, b.len, stdout);
+            msx_buf_reset(&b);
+        }
     }
     msx_jw_arr_end(&w);
     jw_i(&w, "total", (int64_t)ms_session_list_total(l));

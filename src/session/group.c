@@ -18,8 +18,8 @@
 #include "util/arena.h"
 #include "util/utf8.h"
 
-#define PREVIEW_KEEP 120 /* bytes of first input / last output kept */
-#define TID_KEEP 40      /* "tr-" + 32 hex fits; longer ids go to the arena */
+#define PREVIEW_KEEP 100 /* bytes of first input / last output kept */
+#define TID_KEEP 36      /* "tr-" + 32 hex + NUL; longer ids are cut */
 #define MAX_WARNINGS 32
 
 static const char SESSION_KEY[] = "mlflow.trace.session";
@@ -117,10 +117,15 @@ ms_str ms_trace_user_id(const ms_trace *t)
 
 /* ---- the accumulator --------------------------------------------------- */
 
+/* One turn as the aggregates need it; with_trace_ids adds the id (then
+ * ties on time order by id, as turns do). */
 struct turn_rec {
     int64_t start_ms;
     int64_t latency_ms;
-    ms_str trace_id; /* only with with_trace_ids */
+};
+struct turn_id_rec {
+    struct turn_rec r;
+    ms_str trace_id;
 };
 
 struct score_rec {
@@ -141,7 +146,7 @@ struct sess {
     bool has_tokens, has_cost;
     double cost;
     uint64_t any, all;
-    struct turn_rec *t;
+    unsigned char *t; /* turn_rec or turn_id_rec, by the query */
     size_t nt, capt;
     struct score_rec *scores;
     size_t nscores;
@@ -377,8 +382,11 @@ static bool preview_member(char *dst, ms_str s, bool output)
     if (!s.len || (s.ptr[0] != '{' && s.ptr[0] != '['))
         return false;
     const char *hit = NULL, *key = NULL;
+    /* an answer's member comes early (and this runs for nearly every row
+     * of a time-ordered scan): the first match; a request's newest user
+     * message comes last */
     for (const char *const *k = output ? OUT_KEYS : IN_KEYS; *k && !hit; k++)
-        if ((hit = find_last(s.ptr, s.len, *k)))
+        if ((hit = output ? memmem(s.ptr, s.len, *k, strlen(*k)) : find_last(s.ptr, s.len, *k)))
             key = *k;
     if (!hit) {
         key = "\"content\": \"";
@@ -386,7 +394,7 @@ static bool preview_member(char *dst, ms_str s, bool output)
     }
     if (!hit) {
         key = "\"text\": \"";
-        hit = find_last(s.ptr, s.len, key);
+        hit = output ? memmem(s.ptr, s.len, key, strlen(key)) : find_last(s.ptr, s.len, key);
     }
     if (!hit)
         return false;
@@ -452,24 +460,24 @@ ms_code msi_sacc_add(struct msi_sacc *a, const struct msi_session_row *r)
     struct sess *s = find_or_add(a, id);
     if (!s)
         return MS_E_NOMEM;
+    size_t rs = a->q.with_trace_ids ? sizeof(struct turn_id_rec) : sizeof(struct turn_rec);
     if (s->nt == s->capt) {
-        size_t cap = s->capt ? s->capt * 2 : 4;
-        struct turn_rec *t = realloc(s->t, cap * sizeof *t);
+        size_t cap = s->capt ? s->capt * 2 : 2;
+        unsigned char *t = realloc(s->t, cap * rs);
         if (!t)
             return MS_E_NOMEM;
         s->t = t;
         s->capt = cap;
     }
-    struct turn_rec *tr = &s->t[s->nt++];
+    struct turn_rec *tr = (struct turn_rec *)(void *)(s->t + rs * s->nt++);
     tr->start_ms = r->start_ms;
     tr->latency_ms = r->latency_ms;
-    tr->trace_id = (ms_str){NULL, 0};
     if (a->q.with_trace_ids) {
         char *c = msx_arena_strndup(&a->arena, r->trace_id.ptr ? r->trace_id.ptr : "",
                                     r->trace_id.len);
         if (!c)
             return MS_E_NOMEM;
-        tr->trace_id = (ms_str){c, r->trace_id.len};
+        ((struct turn_id_rec *)(void *)tr)->trace_id = (ms_str){c, r->trace_id.len};
     }
     bool first = s->turns == 0 || r->start_ms < s->first_start ||
                  (r->start_ms == s->first_start && id_cmp(r->trace_id, s->first_tid) < 0);
@@ -577,10 +585,17 @@ ms_code msi_sacc_add_score(struct msi_sacc *a, ms_str session_id, ms_str name,
 static int turn_cmp(const void *x, const void *y)
 {
     const struct turn_rec *a = x, *b = y;
-    if (a->start_ms != b->start_ms)
-        return a->start_ms < b->start_ms ? -1 : 1;
+    return (a->start_ms > b->start_ms) - (a->start_ms < b->start_ms);
+}
+
+static int turn_id_cmp(const void *x, const void *y)
+{
+    const struct turn_id_rec *a = x, *b = y;
+    int c = turn_cmp(&a->r, &b->r);
+    if (c)
+        return c;
     size_t n = a->trace_id.len < b->trace_id.len ? a->trace_id.len : b->trace_id.len;
-    int c = n ? memcmp(a->trace_id.ptr, b->trace_id.ptr, n) : 0;
+    c = n ? memcmp(a->trace_id.ptr, b->trace_id.ptr, n) : 0;
     return c ? c : (a->trace_id.len > b->trace_id.len) - (a->trace_id.len < b->trace_id.len);
 }
 
@@ -612,18 +627,22 @@ static bool summarize(struct ms_session_list *l, const struct msi_sacc *a, struc
     o->last_trace_id = (ms_str){s->last_tid, strlen(s->last_tid)};
     o->first_input = (ms_str){s->first_input, strlen(s->first_input)};
     o->last_output = (ms_str){s->last_output, strlen(s->last_output)};
+    bool ids = a->q.with_trace_ids;
+    size_t rs = ids ? sizeof(struct turn_id_rec) : sizeof(struct turn_rec);
+    int (*cmp)(const void *, const void *) = ids ? turn_id_cmp : turn_cmp;
+#define TURN(i) ((const struct turn_rec *)(const void *)(s->t + rs * (i)))
     bool sorted = true;
     for (size_t i = 1; i < s->nt && sorted; i++)
-        sorted = turn_cmp(&s->t[i - 1], &s->t[i]) <= 0;
+        sorted = cmp(TURN(i - 1), TURN(i)) <= 0;
     if (!sorted)
-        qsort(s->t, s->nt, sizeof *s->t, turn_cmp);
+        qsort(s->t, s->nt, rs, cmp);
     int64_t *lat = malloc((s->nt ? s->nt : 1) * sizeof *lat);
     if (!lat)
         return false;
     size_t nl = 0;
     int64_t end = INT64_MIN, idle = 0, idle_max = 0;
     for (size_t i = 0; i < s->nt; i++) {
-        const struct turn_rec *t = &s->t[i];
+        const struct turn_rec *t = TURN(i);
         if (end != INT64_MIN && t->start_ms > end) {
             idle += t->start_ms - end;
             if (t->start_ms - end > idle_max)
@@ -636,7 +655,7 @@ static bool summarize(struct ms_session_list *l, const struct msi_sacc *a, struc
             lat[nl++] = t->latency_ms;
     }
     qsort(lat, nl, sizeof *lat, i64_cmp);
-    o->first_ms = s->nt ? s->t[0].start_ms : 0;
+    o->first_ms = s->nt ? TURN(0)->start_ms : 0;
     o->last_ms = s->nt ? end : 0;
     o->duration_ms = o->last_ms - o->first_ms;
     o->busy_ms = s->busy;
@@ -669,8 +688,9 @@ static bool summarize(struct ms_session_list *l, const struct msi_sacc *a, struc
         if (!o->trace_ids)
             return false;
         for (size_t i = 0; i < s->nt; i++)
-            o->trace_ids[i] = s->t[i].trace_id;
+            o->trace_ids[i] = ((const struct turn_id_rec *)(const void *)TURN(i))->trace_id;
     }
+#undef TURN
     free(s->t); /* the turns are summed up */
     s->t = NULL;
     s->capt = 0;
