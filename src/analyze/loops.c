@@ -2,7 +2,7 @@
  *
  * loops.c - the session going round in circles:
  *   loop.tool    the same tool with the same arguments 3 or more times in one
- *                turn, or in 3 or more consecutive turns
+ *                turn, or across consecutive turns (each turn calling it)
  *   loop.error   the same error (exception type and message) raised 3 or
  *                more times in the session
  *   loop.answer  the assistant answering near-identically in consecutive
@@ -23,7 +23,7 @@
 #define ANSWER_SIMILAR_PCT 85  /* word overlap (Dice) that reads as "the same" */
 
 static const ms_rule_info rules[] = {
-    {"loop.tool", "loops", MS_SEV_WARN, "the same tool with the same arguments 3+ times in a turn or in 3+ consecutive turns"},
+    {"loop.tool", "loops", MS_SEV_WARN, "the same tool with the same arguments 3+ times in a turn or across consecutive turns"},
     {"loop.error", "loops", MS_SEV_ERROR, "the same error raised 3+ times in the session"},
     {"loop.answer", "loops", MS_SEV_WARN, "the assistant answered near-identically in consecutive turns"},
 };
@@ -280,8 +280,8 @@ static ms_code tool_loops(struct msi_ctx *c, struct call *calls, size_t n)
                              same_result ? "; the same result each time" : ""))
             return MS_E_NOMEM;
     }
-    /* across consecutive turns: one call or more in each of LOOP_MIN+ turns
-     * in a row */
+    /* across consecutive turns: LOOP_MIN+ calls over a run of turns that
+     * each make the call */
     for (size_t i = 0; i < n; i++) {
         if (calls[i].done)
             continue;
@@ -295,7 +295,7 @@ static ms_code tool_loops(struct msi_ctx *c, struct call *calls, size_t n)
                 last = calls[j].turn;
             count++;
         }
-        if (last - first + 1 < LOOP_MIN)
+        if (last == first || count < LOOP_MIN)
             continue;
         for (size_t j = i; j < n && calls[j].turn <= last; j++)
             if (same_call(&calls[i], &calls[j]))

@@ -59,10 +59,29 @@ static void test_tool_no_loop(void **state)
     tool(a, 0, "0000000000000002", "lookup", "{\"id\": \"A 1\"}", "{}");
     tool(a, 0, "0000000000000003", "lookup", "{\"id\": \"A1\"}", "{}");
     au_turn(a, MS_STATE_OK, "q", "a");
-    tool(a, 1, "0000000000000004", "lookup", "{\"id\": \"A 1\"}", "{}");
+    tool(a, 1, "0000000000000004", "other", "{\"id\": \"A 1\"}", "{}");
+    au_turn(a, MS_STATE_OK, "q", "a");
+    tool(a, 2, "0000000000000005", "lookup", "{\"id\": \"A 1\"}", "{}");
     ms_findings *f = au_analyze(&a->s, "loop.tool");
-    /* turn 1 has 2, turn 2 has 1: only 2 consecutive turns */
+    /* 2 in turn 1, none in turn 2: the streak breaks */
     assert_int_equal(ms_findings_count(f), 0);
+    ms_findings_free(f);
+    free(a);
+
+    /* 2 in turn 1 and 1 in turn 2: 3 times across consecutive turns */
+    a = au_new("s");
+    au_turn(a, MS_STATE_OK, "q", "a");
+    tool(a, 0, "0000000000000001", "lookup", "{\"id\": \"A1\"}", "{}");
+    tool(a, 0, "0000000000000002", "lookup", "{\"id\": \"A1\"}", "{}");
+    au_turn(a, MS_STATE_OK, "q", "a");
+    tool(a, 1, "0000000000000003", "lookup", "{\"id\": \"A1\"}", "{}");
+    f = au_analyze(&a->s, "loop.tool");
+    assert_int_equal(ms_findings_count(f), 1);
+    const ms_finding *g = au_find(f, "loop.tool");
+    assert_int_equal(g->turn, 1);
+    tu_str_eq("message", g->message.ptr, g->message.len,
+              "tool lookup called with the same arguments {\"id\":\"A1\"} in 2 consecutive "
+              "turns (1-2), 3 times");
     ms_findings_free(f);
     free(a);
 }
