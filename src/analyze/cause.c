@@ -562,6 +562,11 @@ static bool build_sources(struct msx_arena *a, struct tinfo *ti)
     for (size_t i = 0; i < t->n_output; i++)
         if (!add_src(a, ti, &cap, S_ANSWER, i, t->output[i].text))
             return false;
+    /* no answer read from the spans: MLflow's response preview (cut, but
+     * better than nothing) */
+    if (t->n_output == 0 && t->trace && t->trace->info.state != MS_STATE_ERROR &&
+        !add_src(a, ti, &cap, S_ANSWER, SIZE_MAX, t->trace->info.response_preview))
+        return false;
     for (size_t i = 0; i < t->n_docs; i++) {
         const ms_document *d = &t->docs[i];
         if (!add_src(a, ti, &cap, S_DOC, i, d->text))
@@ -1659,7 +1664,8 @@ static ms_str src_path(struct walk *w, int64_t k, const struct src *s, ms_str *s
     }
     default: {
         bool out = s->kind == S_ANSWER;
-        if (t->io_source == MS_IO_PREVIEW || !span_by_id(t->trace, t->io_span_id, &si))
+        if (t->io_source == MS_IO_PREVIEW || (out && s->idx == SIZE_MAX) ||
+            !span_by_id(t->trace, t->io_span_id, &si))
             snprintf(buf, sizeof buf, "info.%s_preview", out ? "response" : "request");
         else {
             *span = t->io_span_id;
