@@ -727,6 +727,42 @@ static const ms_span *span_by_id(const ms_trace *tr, ms_str id, size_t *index)
     return NULL;
 }
 
+/* A date a document states about itself, borrowed from its text or URI;
+ * {NULL,0} if none. */
+static ms_str text_date(const ms_document *d)
+{
+    static const char *const cues[] = {"effective", "updated", "as of", "valid from", "revised"};
+    const char *p = d->text.ptr;
+    size_t n = d->text.len < TEXT_MAX ? d->text.len : TEXT_MAX;
+    for (size_t i = 0; p && i < n; i++) {
+        for (size_t c = 0; c < sizeof cues / sizeof cues[0]; c++) {
+            size_t cl = strlen(cues[c]);
+            if (i + cl > n)
+                continue;
+            size_t k = 0;
+            while (k < cl && lower(p[i + k]) == cues[c][k])
+                k++;
+            if (k < cl || (i > 0 && is_alpha((unsigned char)p[i - 1])))
+                continue;
+            for (size_t j = i + cl; j < n && j < i + cl + 16; j++)
+                if (j + 10 <= n && is_date(p + j, 10))
+                    return (ms_str){p + j, 10};
+        }
+    }
+    ms_str u = d->uri;
+    size_t b = u.len;
+    while (b > 0 && u.ptr[b - 1] != '/')
+        b--;
+    for (size_t i = b; u.ptr && i + 4 <= u.len; i++) {
+        bool edge_l = i == b || !is_digit((unsigned char)u.ptr[i - 1]);
+        bool edge_r = i + 4 == u.len || !is_digit((unsigned char)u.ptr[i + 4]);
+        if (edge_l && edge_r && (memcmp(u.ptr + i, "19", 2) == 0 || memcmp(u.ptr + i, "20", 2) == 0) &&
+            is_digit((unsigned char)u.ptr[i + 2]) && is_digit((unsigned char)u.ptr[i + 3]))
+            return (ms_str){u.ptr + i, 4};
+    }
+    return (ms_str){NULL, 0};
+}
+
 /* Reads each document's metadata date from its RETRIEVER span's outputs
  * (the transcript keeps id, URI and text, not the metadata). */
 static bool read_doc_dates(struct msx_arena *a, msx_json_parser *jp, struct tinfo *ti)
@@ -786,6 +822,11 @@ static bool read_doc_dates(struct msx_arena *a, msx_json_parser *jp, struct tinf
         }
         free(txt);
     }
+    /* no metadata date: one the text states ("effective 2025-11-01",
+     * "updated 2024-03-01"), else a year in the URI (refunds-2024.md) */
+    for (size_t i = 0; i < nd; i++)
+        if (!ti->updated[i].ptr)
+            ti->updated[i] = text_date(&t->docs[i]);
     return true;
 }
 

@@ -548,6 +548,32 @@ static void test_wrong_tool_argument(void **state)
     free(f);
 }
 
+/* Without metadata dates a document's own ("updated 2025-01-20") or the
+ * year in its URI (warranty-2022.md) tells which is outdated. */
+static void test_dates_from_text_and_uri(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *OLDW = "Electronics carry a 1 year warranty. Claims after 12 months are declined.";
+    const char *NEWW = "Warranty policy (updated 2025-01-20): electronics carry a 2 year warranty.";
+    fx_turn(f, "My headphones broke after 14 months. Can I claim?",
+            "Sorry, claims after 12 months are declined.");
+    const char *ids[] = {"kb-400", "kb-401"};
+    const char *uris[] = {"kb://help/warranty-2022.md", "kb://help/warranty.md"};
+    const char *texts[] = {OLDW, NEWW};
+    fx_retrieve(f, 1, "[{}, {}]", ids, uris, texts, 2);
+    fx_turn(f, "That's not right, your website says 2 years.", "You are right, I apologise.");
+    const char *sy[] = {"friction.correction@2: the user corrects turn 1's answer"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 1);
+    const ms_finding *r = root_at(out, 1);
+    assert_non_null(r);
+    TU_TRUE("dated by its name", has(r->message, "kb://help/warranty-2022.md (kb-400, rank 1, updated 2022)"));
+    TU_TRUE("the newer by its text", has(r->message, "is newer (updated 2025-01-20)"));
+    ms_findings_free(out);
+    free(f);
+}
+
 /* A verdict on an answer does not blame a reference it repeats correctly:
  * the tracking number a tool gave two turns before. */
 static void test_verdict_spares_references(void **state)
@@ -1059,6 +1085,7 @@ int main(void)
         cmocka_unit_test(test_quoted_phrase),
         cmocka_unit_test(test_correction_of_bad_source),
         cmocka_unit_test(test_verdict_spares_references),
+        cmocka_unit_test(test_dates_from_text_and_uri),
         cmocka_unit_test(test_context_window_run),
         cmocka_unit_test(test_own_causes_stay_silent),
         cmocka_unit_test(test_stale_tool_result),
