@@ -1392,6 +1392,38 @@ static bool to_arena_msgs(struct ctx *c, const struct mvec *v, ms_message **out,
     return true;
 }
 
+static bool has_text(const struct mvec *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->v[i].text.len)
+            return true;
+    return false;
+}
+
+/* The span with the turn's input gave no answer (an agent whose first
+ * model call only asked for a tool, under a root span with no I/O): the
+ * answer is the text output of the latest span that has one. */
+static void later_answer(struct ctx *c, msi_transcriber *tx, const ms_trace *t,
+                         const size_t *ord, long si, struct io *io)
+{
+    size_t probes = 0;
+    for (size_t k = t->n_spans; k-- > 0 && probes < TX_MAX_PROBE && !c->nomem; probes++) {
+        if ((long)ord[k] == si)
+            continue;
+        struct io other;
+        memset(&other, 0, sizeof other);
+        span_io(c, tx, &t->spans[ord[k]], &other);
+        if (has_text(&other.out)) {
+            struct mvec keep = io->out;
+            io->out = other.out;
+            other.out = keep;
+            io_release(&other);
+            return;
+        }
+        io_release(&other);
+    }
+}
+
 ms_code msi_transcribe_turn(msi_transcriber *tx, ms_turn *turn, struct msx_arena *a,
                             struct ms_error *err)
 {
@@ -1426,6 +1458,8 @@ ms_code msi_transcribe_turn(msi_transcriber *tx, ms_turn *turn, struct msx_arena
     } else {
         previews(&c, tx, t, &io);
     }
+    if (si >= 0 && !has_text(&io.out) && !c.nomem)
+        later_answer(&c, tx, t, ord, si, &io);
     turn->io_source = io.src;
     if (io.shape)
         turn->shape = io.shape;
