@@ -2351,6 +2351,33 @@ static void mark_flagged(struct walk *w)
     }
 }
 
+/* The same document retrieved at other turns is the same document: a flag
+ * on one retrieval holds for all (those flagged by an assessment are
+ * gathered first, so the spread is one pass per flag). */
+static bool spread_flags(struct walk *w)
+{
+    size_t nf = 0;
+    for (size_t j = 0; j < w->n; j++)
+        for (size_t d = 0; d < w->ti[j].t->n_docs; d++)
+            nf += w->ti[j].flagged[d] && !w->ti[j].outdated[d];
+    if (nf == 0)
+        return true;
+    const ms_document **orig = msx_arena_alloc(w->a, nf * sizeof *orig);
+    if (!orig)
+        return false;
+    size_t k = 0;
+    for (size_t j = 0; j < w->n; j++)
+        for (size_t d = 0; d < w->ti[j].t->n_docs; d++)
+            if (w->ti[j].flagged[d] && !w->ti[j].outdated[d])
+                orig[k++] = &w->ti[j].t->docs[d];
+    for (size_t i = 0; i < nf; i++)
+        for (size_t m = 0; m < w->n; m++)
+            for (size_t e = 0; e < w->ti[m].t->n_docs; e++)
+                if (!w->ti[m].flagged[e] && same_doc(orig[i], &w->ti[m].t->docs[e]))
+                    w->ti[m].flagged[e] = true;
+    return true;
+}
+
 static ms_code run_cause(struct msi_ctx *c)
 {
     if (!msi_rule_selected(c->o, "cause.root") || !c->s || c->s->n_turns == 0)
@@ -2400,6 +2427,8 @@ static ms_code run_cause(struct msi_ctx *c)
             goto done;
     }
     mark_flagged(&w);
+    if (!spread_flags(&w))
+        goto done;
     for (size_t i = 0; i < w.n_sy; i++)
         w.ti[w.sy[i].focus - 1].symptom_focus = true;
     if (!turn_tables(&w))

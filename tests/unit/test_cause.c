@@ -574,6 +574,31 @@ static void test_dates_from_text_and_uri(void **state)
     free(f);
 }
 
+/* A document a span-level check failed at turn 2 is the same document when
+ * turn 3 retrieves it again and answers from it. */
+static void test_flag_spreads_to_reuse(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    const char *D = "Returns are accepted within 30 days of delivery for a full refund.";
+    const char *ids[] = {"kb-9"}, *uris[] = {"kb://policies/returns.md"}, *texts[] = {D};
+    fx_turn(f, "Hi.", "Hello!");
+    fx_turn(f, "What is the return window?", "Returns are accepted within 30 days of delivery.");
+    fx_retrieve(f, 2, "[{}]", ids, uris, texts, 1);
+    fx_turn(f, "And for sale items?", "Yes, returns are accepted within 30 days of delivery too.");
+    fx_retrieve(f, 3, "[{}]", ids, uris, texts, 1);
+    const char *sy[] = {"assessment.failing@2#0000000000000202: retrieved_document_current=false",
+                        "assessment.failing@3: feedback correctness=false"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 1);
+    const ms_finding *r = root_at(out, 2);
+    assert_non_null(r);
+    TU_TRUE("flagged", has(r->message, "a failing assessment on the retriever names it"));
+    TU_TRUE("turn 3 answers from it", chain_has(r, 3, "answers from kb://policies/returns.md"));
+    ms_findings_free(out);
+    free(f);
+}
+
 /* A verdict on an answer does not blame a reference it repeats correctly:
  * the tracking number a tool gave two turns before. */
 static void test_verdict_spares_references(void **state)
@@ -1085,6 +1110,7 @@ int main(void)
         cmocka_unit_test(test_quoted_phrase),
         cmocka_unit_test(test_correction_of_bad_source),
         cmocka_unit_test(test_verdict_spares_references),
+        cmocka_unit_test(test_flag_spreads_to_reuse),
         cmocka_unit_test(test_dates_from_text_and_uri),
         cmocka_unit_test(test_context_window_run),
         cmocka_unit_test(test_own_causes_stay_silent),
