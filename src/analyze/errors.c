@@ -311,6 +311,24 @@ static ms_str answer_of(const ms_turn *t)
     return (ms_str){NULL, 0};
 }
 
+/* The user's message of a turn: the last new user message of the
+ * transcript, else the request preview. */
+static ms_str user_of(const ms_turn *t)
+{
+    for (size_t i = t->n_input; i > t->first_new && i > 0; i--)
+        if (t->input[i - 1].role == MS_ROLE_USER && t->input[i - 1].text.len)
+            return t->input[i - 1].text;
+    if (t->trace && t->trace->info.request_preview.len)
+        return t->trace->info.request_preview;
+    return (ms_str){NULL, 0};
+}
+
+/* A question wants more than a one-liner; "Thanks." does not. */
+static bool asks(ms_str text)
+{
+    return text.len && memchr(text.ptr, '?', text.len) != NULL;
+}
+
 static bool contains_ci(ms_str hay, const char *needle)
 {
     size_t n = strlen(needle);
@@ -445,7 +463,8 @@ static ms_code check_degraded(struct msi_ctx *c, const struct err_site *sites, s
                 continue; /* its own error explains it, and is reported */
             } else if (ap) {
                 sfmt(why, sizeof why, "the answer reports a failure (\"%s\")", ap);
-            } else if (before >= 80 && ans.len > 0 && ans.len * 3 < before) {
+            } else if (before >= 80 && ans.len > 0 && ans.len * 3 < before &&
+                       asks(user_of(tu))) {
                 sfmt(why, sizeof why, "the answer is %zu bytes, under a third of the %zu-byte mean before",
                          ans.len, before);
             } else {

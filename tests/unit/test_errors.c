@@ -256,6 +256,16 @@ static void test_degraded(void **state)
     ms_findings_free(f);
     free(a);
 
+    /* a short answer to "thanks" is not degraded */
+    a = au_new("s");
+    au_turn(a, MS_STATE_OK, "where is it", long_answer);
+    au_turn(a, MS_STATE_ERROR, "and the other one", NULL);
+    au_turn(a, MS_STATE_OK, "Thanks.", "You're welcome!");
+    f = au_analyze(&a->s, "error.degraded");
+    assert_int_equal(ms_findings_count(f), 0);
+    ms_findings_free(f);
+    free(a);
+
     /* fine answers after the error: nothing */
     a = au_new("s");
     au_turn(a, MS_STATE_OK, "where is it", long_answer);
