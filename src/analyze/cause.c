@@ -1933,6 +1933,9 @@ static bool link_add(struct walk *w, struct links *ls, int64_t turn, int cls, ms
     char *wy = msx_arena_strndup(w->a, why, strlen(why));
     if (!wy)
         return false;
+    for (char *q = wy; *q; q++) /* one line: quoted text may hold newlines */
+        if (*q == '\n' || *q == '\r' || *q == '\t')
+            *q = ' ';
     ls->v[ls->n] = (struct link){turn, cls, ls->n, span, path, excerpt, wy};
     ls->n++;
     return true;
