@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian packages: build, tests, sanitizers, fuzzing, benchmarks.
 DEB_PKGS = build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev \
 	libsimdjson-dev libcmocka-dev libjson-c-dev libsqlite3-dev libpq-dev \
-	libcurl4-openssl-dev libpcre2-dev valgrind sqlite3 python3-venv postgresql
+	libcurl4-openssl-dev libpcre2-dev valgrind sqlite3 python3-venv postgresql chromium
 
 .PHONY: all build deps demo test unit golden asan valgrind fuzz fixtures bench clean format
 

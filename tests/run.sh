@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 # Runs every test suite and ends with one line: "N passed, N failed[, N skipped]".
 # Each suite prints its results and appends "passed failed skipped" to a
-# tally file. Suites: lint unit golden replay valgrind integration (MS_SUITES picks).
+# tally file. Suites: lint unit golden replay valgrind integration browser (MS_SUITES picks).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD=${BUILD:-build}
 export LC_ALL=C TZ=UTC NO_COLOR=1
-suites=${MS_SUITES:-lint unit golden replay valgrind integration}
+suites=${MS_SUITES:-lint unit golden replay valgrind integration browser}
 tally=$(mktemp)
 trap 'rm -f "$tally"' EXIT
 export MS_TALLY=$tally
@@ -21,6 +21,7 @@ for s in $suites; do
         replay) fuzz/replay.sh ;;
         valgrind) VALGRIND=1 tests/cli/run.sh && VALGRIND=1 tests/unit/run.sh ;;
         integration) tests/integration/run.sh ;;
+        browser) tests/report/run_browser.sh ;;
         *) echo "unknown suite $s"; echo "0 1 0" >> "$tally" ;;
     esac || true
 done

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The browser suite: HTML reports of the fixture store, the example session
+# demo-outdated-policy and the XSS corpus (tests/fixtures/xss, written by the
+# real MLflow via tools/fixtures/make_xss.py) opened in headless Chromium
+# (tests/report/browser_check.py: screenshot, console, network, DOM counts,
+# canary). Screenshots stay in $BUILD/artifacts/ and their paths are printed.
+#
+# Without Chromium (the Debian package `chromium`, installed by `make deps`)
+# the suite is skipped, loudly, unless CI=true, where that is a failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+bin=$PWD/$BUILD/mlsession
+art=$PWD/$BUILD/artifacts
+chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+if [ -z "$chromium" ]; then
+    if [ "${CI:-}" = true ]; then
+        echo "browser: FAILED: chromium is not installed (CI=true; run make deps)"
+        echo "0 1 0" >> "${MS_TALLY:-/dev/null}"
+        exit 1
+    fi
+    echo "************************************************************"
+    echo "browser: SKIPPED: chromium is not installed (make deps installs"
+    echo "the Debian package); the HTML report was not opened in a browser"
+    echo "************************************************************"
+    echo "0 0 1" >> "${MS_TALLY:-/dev/null}"
+    exit 0
+fi
+mkdir -p "$art"
+export LC_ALL=C TZ=UTC NO_COLOR=1
+unset MLFLOW_TRACKING_URI MLFLOW_EXPERIMENT_ID MLFLOW_EXPERIMENT_NAME
+
+# name store selection...: renders $art/<name>.html; the expected counts come
+# from another command (analyze --format json), not from the report itself
+specs=()
+fail=0
+render() {
+    local name=$1 store=$2 extra=$3
+    shift 3
+    if ! "$bin" --tracking-uri "$store" report "$@" -o "$art/$name.html" 2> "$art/$name.err"; then
+        echo "FAIL $name: mlsession report failed: $(head -3 "$art/$name.err")"
+        fail=$((fail + 1))
+        return
+    fi
+    local counts
+    counts=$("$bin" --tracking-uri "$store" analyze "$@" --format json --fail-on error 2>/dev/null |
+        python3 -c 'import json,sys; s=json.load(sys.stdin)["summary"]; print(s["sessions"], s["findings"])')
+    if [ -z "$counts" ]; then
+        echo "FAIL $name: analyze --format json gave no counts"
+        fail=$((fail + 1))
+        return
+    fi
+    read -r ns nf <<< "$counts"
+    specs+=(--report "$name=$art/$name.html:$ns:$nf$extra")
+}
+render fixture tests/fixtures/sqlite/mlflow.db "" --all
+render demo-outdated-policy examples/mlflow.db "" demo-outdated-policy
+render xss tests/fixtures/xss/mlflow.db ":xss" --all
+
+rc=0
+python3 tests/report/browser_check.py --chromium "$chromium" --artifacts "$art" "${specs[@]}" || rc=1
+if [ "$fail" -gt 0 ]; then
+    echo "browser (rendering): 0 passed, $fail failed"
+    echo "0 $fail 0" >> "${MS_TALLY:-/dev/null}"
+    rc=1
+fi
+echo "browser: screenshots:"
+ls -1 "$art"/report-*.png 2>/dev/null | sed 's/^/  /'
+exit $rc
