@@ -1387,8 +1387,12 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
             const struct tok *ct = NULL;
             const struct src *cs = find_contra(fi, o, ot, t, qty_only || s->cls == C_IMPLICIT,
                                                s->cls == C_IMPLICIT, &ct);
-            bool named = s->cls == C_CORRECTION && s->turn != s->focus && user_says(ki, t);
             bool anom = !qty_only && origin_suspect(w, j, o);
+            /* the correction quotes it; when the user gave it first and
+             * its first use was fine (an order number looked up right
+             * before), the mistake is the focus turn's own, not carried */
+            bool named = s->cls == C_CORRECTION && s->turn != s->focus && user_says(ki, t) &&
+                         (anom || !user_origin(w, j, t));
             /* the user (or a judge) says the answer is wrong: what it
              * carried in from the system (not from the user's own words)
              * is suspect */

@@ -664,6 +664,26 @@ static void test_correction_of_bad_source(void **state)
     free(f);
 }
 
+/* An order number the user gave and the agent looked up right at turn 1,
+ * wrongly reused at turn 2: the mistake is turn 2's own, not carried. */
+static void test_named_reference_used_right_before(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "Where is my lamp, order A-1100?", "Order A-1100 has a label but no scan yet.");
+    fx_tool(f, 1, "check_shipping", "{\"order_id\": \"A-1100\"}", "{\"status\": \"label_created\"}",
+            false, NULL);
+    fx_turn(f, "And my desk, A-2210?", "Order A-1100 has a label but no scan yet.");
+    fx_tool(f, 2, "check_shipping", "{\"order_id\": \"A-1100\"}", "{\"status\": \"label_created\"}",
+            false, NULL);
+    fx_turn(f, "No, I asked about A-2210, not A-1100.", "Sorry. Order A-2210 is in transit.");
+    const char *sy[] = {"friction.correction@3: the user corrects turn 2's answer"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 0);
+    ms_findings_free(out);
+    free(f);
+}
+
 /* A quoted phrase is carried as text. */
 static void test_quoted_phrase(void **state)
 {
@@ -1108,6 +1128,7 @@ int main(void)
         cmocka_unit_test(test_structure_ranks),
         cmocka_unit_test(test_wrong_tool_argument),
         cmocka_unit_test(test_quoted_phrase),
+        cmocka_unit_test(test_named_reference_used_right_before),
         cmocka_unit_test(test_correction_of_bad_source),
         cmocka_unit_test(test_verdict_spares_references),
         cmocka_unit_test(test_flag_spreads_to_reuse),
