@@ -48,6 +48,7 @@ static const ms_rule_info rules[] = {
 #define PREFIX_MIN 20      /* bytes a truncated text needs to match as a prefix */
 #define WINDOW_MIN 2       /* messages a sliding window keeps at least */
 #define QUOTE_MAX 80       /* bytes of a message quoted in a finding */
+#define LLM_CALLS_MAX 8    /* LLM calls of a turn looked at for its history */
 
 /* ---- text -------------------------------------------------------------- */
 
@@ -428,21 +429,48 @@ static ms_str content_text(msx_json c)
     return (ms_str){NULL, 0};
 }
 
-/* The messages of the turn's first LLM call (by start time): its
- * mlflow.spanInputs as a message list or {"messages": [...]}, texts
- * copied to arena a. *n = 0 when there is none. False only when out of
- * memory. */
-static bool llm_messages(const ms_turn *t, msx_json_parser *jp, struct msx_arena *a,
-                         ms_message **out, size_t *n, const ms_span **span)
+/* The n-th LLM span of the turn by start time (then by position), or
+ * NULL. */
+static const ms_span *llm_span(const ms_turn *t, size_t nth)
+{
+    const ms_trace *tr = t->trace;
+    const ms_span *prev = NULL;
+    size_t prev_i = 0;
+    for (size_t r = 0; r <= nth; r++) {
+        const ms_span *best = NULL;
+        size_t best_i = 0;
+        for (size_t i = 0; tr && i < tr->n_spans; i++) {
+            const ms_span *sp = &tr->spans[i];
+            if (!is_llm_span(sp))
+                continue;
+            if (prev && (sp->start_ns < prev->start_ns ||
+                         (sp->start_ns == prev->start_ns && i <= prev_i)))
+                continue; /* at or before the previous one */
+            if (!best || sp->start_ns < best->start_ns) {
+                best = sp;
+                best_i = i;
+            }
+        }
+        if (!best)
+            return NULL;
+        prev = best;
+        prev_i = best_i;
+    }
+    return prev;
+}
+
+static bool span_messages(const ms_span *first, msx_json_parser *jp, struct msx_arena *a,
+                          ms_message **out, size_t *n, const ms_span **span);
+
+/* first's mlflow.spanInputs as a message list or {"messages": [...]},
+ * texts copied to arena a. *n = 0 when there is none. False only when out
+ * of memory. */
+static bool span_messages(const ms_span *first, msx_json_parser *jp, struct msx_arena *a,
+                          ms_message **out, size_t *n, const ms_span **span)
 {
     *out = NULL;
     *n = 0;
     *span = NULL;
-    const ms_trace *tr = t->trace;
-    const ms_span *first = NULL;
-    for (size_t i = 0; tr && i < tr->n_spans; i++)
-        if (is_llm_span(&tr->spans[i]) && (!first || tr->spans[i].start_ns < first->start_ns))
-            first = &tr->spans[i];
     const ms_attr *in = first ? ms_span_attr(first, "mlflow.spanInputs") : NULL;
     if (!in)
         return true;
@@ -546,17 +574,29 @@ static bool sent_of(struct state *st, const ms_turn *t, struct msx_arena *a, str
     }
     if (!st->jp && !(st->jp = msx_json_parser_new()))
         return false;
-    ms_message *m;
-    size_t n;
-    const ms_span *sp;
-    if (!llm_messages(t, st->jp, a, &m, &n, &sp))
-        return false;
-    if (n == 0 || last_user(m, n) == n)
-        return true;
-    x->m = m;
-    x->n = n;
-    x->u = last_user(m, n);
-    x->span = (ms_str){sp->span_id, strlen(sp->span_id)};
+    /* the first call; if it carries no history, a later one that does
+     * (a guard or router call may come first), the one with most messages */
+    for (size_t nth = 0; nth < LLM_CALLS_MAX; nth++) {
+        const ms_span *cand = llm_span(t, nth);
+        if (!cand)
+            break;
+        ms_message *m;
+        size_t n;
+        const ms_span *sp;
+        if (!span_messages(cand, st->jp, a, &m, &n, &sp))
+            return false;
+        size_t u = last_user(m, n);
+        if (n == 0 || u == n)
+            continue;
+        if (nth == 0 || n > x->n) {
+            *x = (struct sent){m, n, u, {sp->span_id, strlen(sp->span_id)}};
+        }
+        bool hist = false;
+        for (size_t i = 0; i < u && !hist; i++)
+            hist = in_history(&m[i]);
+        if (nth == 0 && hist)
+            break;
+    }
     return true;
 }
 
@@ -1016,7 +1056,7 @@ static const ms_message *system_of(const ms_turn *t)
     return NULL;
 }
 
-/* The system prompt of the turn's first LLM call, when the turn's input
+/* The system prompt of the turn's main LLM call, when the turn's input
  * has none (apps that add it only when calling the model): its first
  * system message, copied to st->a. {NULL,0} if none; false only when out
  * of memory. */
@@ -1025,10 +1065,23 @@ static bool llm_system(struct state *st, const ms_turn *t, msx_json_parser *jp, 
     *out = (ms_str){NULL, 0};
     struct msx_arena tmp;
     msx_arena_init(&tmp, 0);
-    ms_message *m;
-    size_t n;
-    const ms_span *sp;
-    bool ok = llm_messages(t, jp, &tmp, &m, &n, &sp);
+    /* the call with the most messages (the main one; a guard or router
+     * call has its own prompt), the first on ties */
+    ms_message *m = NULL;
+    size_t n = 0;
+    bool ok = true;
+    for (size_t nth = 0; ok && nth < LLM_CALLS_MAX; nth++) {
+        const ms_span *cand = llm_span(t, nth), *sp;
+        if (!cand)
+            break;
+        ms_message *cm;
+        size_t cn;
+        ok = span_messages(cand, jp, &tmp, &cm, &cn, &sp);
+        if (ok && cn > n) {
+            m = cm;
+            n = cn;
+        }
+    }
     for (size_t i = 0; ok && i < n; i++)
         if (m[i].role == MS_ROLE_SYSTEM) {
             if (nonblank(m[i].text)) {

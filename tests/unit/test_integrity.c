@@ -483,6 +483,21 @@ static void test_history_in_llm_call(void **state)
         f->traces[k].spans = &spans[k];
         f->traces[k].n_spans = 1;
     }
+    /* turn 2 calls a guard model first, without the history: not a drop */
+    ms_span two[2];
+    ms_attr guard = {S("mlflow.spanInputs"),
+                     S("[{\"role\": \"system\", \"content\": \"Is this abuse?\"}, "
+                       "{\"role\": \"user\", \"content\": \"When will it arrive?\"}]"),
+                     MS_VAL_STRING};
+    memset(two, 0, sizeof two);
+    two[0] = spans[1];
+    two[0].start_ns = 20;
+    two[1] = spans[1];
+    two[1].start_ns = 10;
+    two[1].attrs = &guard;
+    snprintf(two[1].span_id, sizeof two[1].span_id, "00000000000000ff");
+    f->traces[1].spans = two;
+    f->traces[1].n_spans = 2;
     want("server-side", f, "integrity.history_dropped@4:error",
          "turn 4 sent 2 messages; the 6 messages of turns 1-3 are missing; first missing: user "
          "message of turn 1 \"Hello, I have a question about my order A-1077.\"");
