@@ -1169,7 +1169,10 @@ static ms_code check_system(struct state *st)
         size_t at = 0;
         if (prev && !prev->truncated && !sys->truncated &&
             prompt_changed(prev->text, &s->turns[prev_k], sys->text, t, &at)) {
-            ms_str from = {sys->text.ptr + at, sys->text.len - at};
+            size_t w = at; /* quote from the start of the word that differs */
+            while (w > 0 && !is_space(sys->text.ptr[w - 1]))
+                w--;
+            ms_str from = {sys->text.ptr + w, sys->text.len - w};
             ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, t->io_span_id,
                              sys->text,
                              "turn %zu's system prompt differs from turn %zu's (%zu -> %zu "
