@@ -1060,9 +1060,11 @@ static const ms_message *system_of(const ms_turn *t)
  * has none (apps that add it only when calling the model): its first
  * system message, copied to st->a. {NULL,0} if none; false only when out
  * of memory. */
-static bool llm_system(struct state *st, const ms_turn *t, msx_json_parser *jp, ms_str *out)
+static bool llm_system(struct state *st, const ms_turn *t, msx_json_parser *jp, ms_str *out,
+                       ms_str *span)
 {
     *out = (ms_str){NULL, 0};
+    *span = (ms_str){NULL, 0};
     struct msx_arena tmp;
     msx_arena_init(&tmp, 0);
     /* the call with the most messages (the main one; a guard or router
@@ -1080,6 +1082,7 @@ static bool llm_system(struct state *st, const ms_turn *t, msx_json_parser *jp, 
         if (ok && cn > n) {
             m = cm;
             n = cn;
+            *span = (ms_str){cand->span_id, strlen(cand->span_id)};
         }
     }
     for (size_t i = 0; ok && i < n; i++)
@@ -1146,7 +1149,8 @@ static ms_code check_system(struct state *st)
     size_t prev_k = 0;
     msx_json_parser *jp = NULL;
     ms_message *llm = msx_arena_calloc(st->a, s->n_turns, sizeof *llm);
-    if (!llm)
+    ms_str *spans = msx_arena_calloc(st->a, s->n_turns, sizeof *spans); /* where it was read */
+    if (!llm || !spans)
         return MS_E_NOMEM;
     for (size_t k = 0; k < s->n_turns; k++) {
         const ms_turn *t = &s->turns[k];
@@ -1155,7 +1159,7 @@ static ms_code check_system(struct state *st)
             if (!jp && !(jp = msx_json_parser_new()))
                 return MS_E_NOMEM;
             ms_str text;
-            if (!llm_system(st, t, jp, &text)) {
+            if (!llm_system(st, t, jp, &text, &spans[k])) {
                 msx_json_parser_free(jp);
                 return MS_E_NOMEM;
             }
@@ -1166,6 +1170,8 @@ static ms_code check_system(struct state *st)
         }
         if (!sys)
             continue;
+        if (sys != &llm[k])
+            spans[k] = t->io_span_id;
         size_t at = 0;
         if (prev && !prev->truncated && !sys->truncated &&
             prompt_changed(prev->text, &s->turns[prev_k], sys->text, t, &at)) {
@@ -1173,7 +1179,7 @@ static ms_code check_system(struct state *st)
             while (w > 0 && !is_space(sys->text.ptr[w - 1]))
                 w--;
             ms_str from = {sys->text.ptr + w, sys->text.len - w};
-            ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, t->io_span_id,
+            ms_code rc = add(st, "integrity.system_prompt_changed", MS_SEV_WARN, t, spans[k],
                              sys->text,
                              "turn %zu's system prompt differs from turn %zu's (%zu -> %zu "
                              "bytes), from byte %zu: \"%s\"",

@@ -360,8 +360,14 @@ static void test_system_prompt_llm(void **state)
             f->turns[k].n_docs = 1;
         }
     }
+    for (size_t k = 0; k < N; k++)
+        snprintf(spans[k].span_id, sizeof spans[k].span_id, "00000000000000%02zu", k + 1);
     want("llm", f, "integrity.system_prompt_changed@3:warn",
          "turn 3's system prompt differs from turn 2's (31 -> 30 bytes), from byte 25: \"rude.\"");
+    ms_findings *fs = run(f);
+    tu_str_eq("span", ms_findings_at(fs, 0)->span_id.ptr, ms_findings_at(fs, 0)->span_id.len,
+              "0000000000000003");
+    ms_findings_free(fs);
     free(f);
 }
 
