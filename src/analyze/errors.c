@@ -520,8 +520,9 @@ static bool result_is_error(ms_str r)
             k.ptr++;
             k.len--;
         }
+        bool zero = k.len && k.ptr[0] == '0' && (k.len == 1 || k.ptr[1] < '0' || k.ptr[1] > '9');
         return !(starts_with(k, "null") || starts_with(k, "false") || starts_with(k, "\"\"") ||
-                 starts_with(k, "{}") || starts_with(k, "[]") || k.len == 0);
+                 starts_with(k, "{}") || starts_with(k, "[]") || k.len == 0 || zero);
     }
     static const char *const heads[] = {"Error:", "ERROR:", "error:", "Exception:",
                                         "Traceback (most recent call last)"};

@@ -199,6 +199,9 @@ static void test_tool_error_result(void **state)
     ms_span *t4 = au_span(a, 0, "0000000000000005", "0000000000000001", "search", "TOOL",
                           MS_STATUS_OK);
     au_io(a, 0, t4, "{}", "\"No error found in the logs\"");
+    ms_span *t5 = au_span(a, 0, "0000000000000006", "0000000000000001", "count", "TOOL",
+                          MS_STATUS_OK);
+    au_io(a, 0, t5, "{}", "{\"error\": 0, \"n\": 3}");
     ms_findings *f = au_analyze(&a->s, "error.tool");
     assert_int_equal(ms_findings_count(f), 2);
     const ms_finding *g = ms_findings_at(f, 0);
