@@ -1273,6 +1273,14 @@ static bool near_share(const struct near *x, const struct near *y)
     return false;
 }
 
+/* A stated value (a number, a date, a quoted phrase) can be wrong by
+ * itself; an id or a name is a reference, right or wrong only by what is
+ * said about it, so a verdict on the answer does not point at it. */
+static bool is_value(const struct tok *t)
+{
+    return t->kind == TK_QTY || t->kind == TK_NUM || t->kind == TK_DATE || t->kind == TK_QUOTE;
+}
+
 /* An own input of the turn that states the same kind of fact otherwise:
  * the same unit with another number (or an id of the same shape, another
  * date). A number is compared only when the sentence it came from (at the
@@ -1287,8 +1295,11 @@ static const struct src *find_contra(const struct tinfo *ti, const struct src *o
     near_words(origin, origin_tok, &mine);
     for (size_t i = 0; i < ti->n_src; i++) {
         const struct src *s = &ti->src[i];
+        /* the user contradicting a value ("it arrived on January 2nd")
+         * says the value was wrong where it came from; the user naming
+         * another order says the answer picked the wrong one itself */
         bool ok = s->kind == S_DOC || s->kind == S_TOOL_RESULT || s->kind == S_INPUT_TOOL ||
-                  (!retrieval_only && (s->kind == S_USER || s->kind == S_SYSTEM));
+                  (!retrieval_only && is_value(t) && (s->kind == S_USER || s->kind == S_SYSTEM));
         if (!ok)
             continue;
         for (size_t k = 0; k < s->toks.n; k++)
@@ -1321,13 +1332,6 @@ static bool user_says(const struct tinfo *ti, const struct tok *t)
     return kind_find(ti, S_USER, t, NULL) != NULL;
 }
 
-/* A stated value (a number, a date, a quoted phrase) can be wrong by
- * itself; an id or a name is a reference, right or wrong only by what is
- * said about it, so a verdict on the answer does not point at it. */
-static bool is_value(const struct tok *t)
-{
-    return t->kind == TK_QTY || t->kind == TK_NUM || t->kind == TK_DATE || t->kind == TK_QUOTE;
-}
 
 /* Did the user say t at turn j or before? */
 static bool user_origin(struct walk *w, int64_t j, const struct tok *t)
