@@ -32,9 +32,27 @@ spdx() {
     done
     return $bad
 }
+# the man page renders without warnings, and it and the bash completion
+# know every command of cli/main.c
+manpage() {
+    if command -v groff >/dev/null; then
+        local w
+        w=$(groff -man -ww -z docs/mlsession.1 2>&1) || return 1
+        [ -z "$w" ] || { echo "$w"; return 1; }
+    fi
+    local c bad=0
+    for c in $(sed -n 's/^    {"\([a-z]*\)", .*/\1/p' cli/main.c); do
+        grep -q "^\.B $c\b\|^\.B traces.*$c\|\\fB$c\b" docs/mlsession.1 ||
+            { echo "docs/mlsession.1: no command $c"; bad=1; }
+        grep -q "\b$c\b" contrib/mlsession.bash || { echo "contrib/mlsession.bash: no command $c"; bad=1; }
+    done
+    bash -n contrib/mlsession.bash || bad=1
+    return $bad
+}
 check exports exports
 check banned-calls banned
 check spdx spdx
+check manpage manpage
 echo "lint: $pass passed, $fail failed"
 echo "$pass $fail 0" >> "${MS_TALLY:-/dev/null}"
 [ "$fail" -eq 0 ]

@@ -904,8 +904,11 @@ static ms_code rest_scan(void *state, struct msi_scan *scan, ms_trace_set *set,
     bool push_filter = !scan->filter || ftext;
     struct msx_buf body;
     msx_buf_init(&body, MSX_CAP_OUTPUT);
-    /* the page goes to the server when filter and order can */
-    bool push_page = push_filter && search_body(&body, scan, ftext, scan->order, 1, NULL);
+    /* the page goes to the server when filter and order can, and when it
+     * is a page MLflow serves (max_results <= 50000); "everything" (a
+     * session scan) is fetched SEARCH_PAGE at a time */
+    bool push_page = push_filter && scan->limit <= 50000 &&
+                     search_body(&body, scan, ftext, scan->order, 1, NULL);
     char first_token[96] = "";
     if (push_page && scan->offset > 0) {
         /* MLflow's SQL-store token, as store.c decoded it */

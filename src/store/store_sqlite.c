@@ -1645,8 +1645,26 @@ static ms_code sq_load_spans(void *state, ms_trace_set *set, size_t from, size_t
  * metadata/tags; users are filled later for the sessions kept
  * (sq_user_fill). Needs MLflow >= 3.17's session and token columns. */
 enum { SS_ID, SS_EXP, SS_TS, SS_EXEC, SS_STATUS, SS_SESSION, SS_ALT, SS_LEGACY, SS_TIN,
-       SS_TOUT, SS_TTOT, SS_TCACHE, SS_COST, SS_REQ, SS_RESP, SS_ATOMS };
+       SS_TOUT, SS_TTOT, SS_TCACHE, SS_COST, SS_REQ, SS_RESP, SS_SPAN, SS_ATOMS };
 
+
+/* [session.id, gen_ai.conversation.id, user.id] of a root span, each the
+ * attribute's JSON-encoded string or null: the session and user of a
+ * trace that has no session column. Points into the parser's memory. */
+static void span_session(struct sq_state *s, ms_str arr, struct msi_session_row *r)
+{
+    msx_json v;
+    if (!arr.len || msx_json_parse(s->parser, arr.ptr, arr.len, false, &v, NULL) != MS_OK)
+        return;
+    for (int k = 0; k < 3; k++) {
+        ms_attr a = {{NULL, 0}, msx_json_str(msx_json_at(v, (size_t)k)), MS_VAL_STRING};
+        ms_str text = a.value.len ? msi_attr_text(&a) : a.value;
+        if (k < 2 && !r->session_id.len)
+            r->session_id = text;
+        else if (k == 2)
+            r->user_id = text;
+    }
+}
 
 /* Users of the sessions kept, from each one's first turn: one statement
  * over a JSON array of their trace ids (metadata, else tag). */
@@ -1724,7 +1742,19 @@ static ms_code sq_session_scan(void *state, const struct msi_session_scan *scan,
                  "CASE WHEN t.session_id IS NULL THEN (SELECT value FROM trace_tags g WHERE "
                  "g.key = 'session_id' AND g.request_id = t.request_id) END, "
                  "t.input_tokens, t.output_tokens, t.total_tokens, t.cache_read_input_tokens, "
-                 "t.total_cost, t.request_preview, t.response_preview");
+                 "t.total_cost, t.request_preview, t.response_preview, ");
+    /* a trace with no session column may name one in its root span's
+     * attributes (its earliest span when the root never ended) */
+    if (s->has_spans && s->sp_parent && s->sp_start)
+        msx_buf_adds(&sql,
+                     "CASE WHEN t.session_id IS NULL THEN (SELECT json_array("
+                     "json_extract(s.content, '$.attributes.\"session.id\"'), "
+                     "json_extract(s.content, '$.attributes.\"gen_ai.conversation.id\"'), "
+                     "json_extract(s.content, '$.attributes.\"user.id\"')) FROM spans s "
+                     "WHERE s.trace_id = t.request_id AND json_valid(s.content) "
+                     "ORDER BY s.parent_span_id IS NOT NULL, s.start_time_unix_nano LIMIT 1) END");
+    else
+        msx_buf_adds(&sql, "NULL");
     for (size_t i = 0; i < n_atoms && code == MS_OK; i++) {
         msx_buf_adds(&sql, ", (");
         code = msi_sfilter_atom_sql(scan->filter, i, &tg, &sql, &params, &ferr);
@@ -1775,6 +1805,8 @@ static ms_code sq_session_scan(void *state, const struct msi_session_scan *scan,
             r.session_id = col_str(st, SS_ALT);
             if (!r.session_id.len)
                 r.session_id = col_str(st, SS_LEGACY);
+            if (!r.session_id.len)
+                span_session(s, col_str(st, SS_SPAN), &r);
         }
         static const unsigned bits[4] = {MS_USAGE_INPUT, MS_USAGE_OUTPUT, MS_USAGE_TOTAL,
                                          MS_USAGE_CACHE_READ};
