@@ -987,6 +987,8 @@ struct sym {
     size_t doc;                 /* H_DOC: the document at the root turn */
     size_t sym_struct;          /* H_STRUCT: the structural symptom */
     bool failed_tool;           /* H_OWN correction: its focus turn had a failed tool call */
+    struct toks vtoks;          /* the tokens of its message and excerpt, once read */
+    bool vtoks_done;
 };
 
 static bool has_prefix(const char *s, const char *p)
@@ -1346,6 +1348,23 @@ static bool user_origin(struct walk *w, int64_t j, const struct tok *t)
     return false;
 }
 
+/* Is a judge's verdict about t: does its rationale name t or state the
+ * same kind of fact otherwise ("Claims a 30-day window; the policy allows
+ * 14 days")? A verdict that names neither may be about another part of
+ * the answer. The symptom's text is tokenized once. */
+static bool verdict_about(struct walk *w, struct sym *s, const struct tok *t)
+{
+    if (!s->vtoks_done) {
+        s->vtoks_done = true;
+        if (!tokenize(w->a, s->message, &s->vtoks) || !tokenize(w->a, s->excerpt, &s->vtoks))
+            return false;
+    }
+    for (size_t i = 0; i < s->vtoks.n; i++)
+        if (tok_eq(&s->vtoks.v[i], t) || tok_conflicts(t, &s->vtoks.v[i], false))
+            return true;
+    return false;
+}
+
 /* Content walk: the earliest earlier turn that holds a suspect token of
  * the focus turn's answer or tool arguments. */
 static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
@@ -1401,7 +1420,7 @@ static bool walk_content(struct walk *w, struct sym *s, bool qty_only)
              * carried in from the system (not from the user's own words)
              * is suspect */
             bool corrected = ((s->cls == C_CORRECTION && s->turn != s->focus) ||
-                              s->cls == C_ASSESS) &&
+                              (s->cls == C_ASSESS && verdict_about(w, s, t))) &&
                              is_value(t) && !user_origin(w, j, t);
             int q = cs ? 3 : named ? 2 : (anom || corrected) ? 1 : 0;
             if (!q)

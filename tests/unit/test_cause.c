@@ -377,7 +377,7 @@ static void test_judged_answer_carries_document(void **state)
     struct fx *f = rag_session();
     f->turns[4].n_docs = 0;       /* turn 5 retrieves nothing */
     f->turns[2].n_docs = 1;       /* turn 3 only the old policy */
-    const char *sy[] = {"assessment.failing@5: feedback correctness=false"};
+    const char *sy[] = {"assessment.failing@5: feedback correctness=false: the policy allows 14 days"};
     ms_findings *out = run(f, sy, TU_COUNT(sy));
     assert_int_equal(count_roots(out), 1);
     const ms_finding *r = root_at(out, 3);
@@ -595,6 +595,23 @@ static void test_flag_spreads_to_reuse(void **state)
     assert_non_null(r);
     TU_TRUE("flagged", has(r->message, "a failing assessment on the retriever names it"));
     TU_TRUE("turn 3 answers from it", chain_has(r, 3, "answers from kb://policies/returns.md"));
+    ms_findings_free(out);
+    free(f);
+}
+
+/* A verdict about another part of the answer does not blame a value the
+ * answer carried correctly. */
+static void test_verdict_about_something_else(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new();
+    fx_turn(f, "How long is standard shipping?", "Standard shipping takes 3-5 business days.");
+    fx_turn(f, "Do you ship to Ireland?", "Yes, we ship to Ireland.");
+    fx_turn(f, "And express?", "Standard takes 3-5 business days; express is not available.");
+    fx_turn(f, "Thanks.", "You're welcome!");
+    const char *sy[] = {"assessment.failing@3: feedback correctness=false: express shipping is available"};
+    ms_findings *out = run(f, sy, TU_COUNT(sy));
+    assert_int_equal(count_roots(out), 0);
     ms_findings_free(out);
     free(f);
 }
@@ -1132,6 +1149,7 @@ int main(void)
         cmocka_unit_test(test_named_reference_used_right_before),
         cmocka_unit_test(test_correction_of_bad_source),
         cmocka_unit_test(test_verdict_spares_references),
+        cmocka_unit_test(test_verdict_about_something_else),
         cmocka_unit_test(test_flag_spreads_to_reuse),
         cmocka_unit_test(test_dates_from_text_and_uri),
         cmocka_unit_test(test_context_window_run),
