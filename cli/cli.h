@@ -89,5 +89,6 @@ int cmd_mcp(struct cli_globals *g, int argc, char **argv);
 int cmd_analyze(struct cli_globals *g, int argc, char **argv);
 int cmd_patterns(struct cli_globals *g, int argc, char **argv);
 int cmd_report(struct cli_globals *g, int argc, char **argv);
+int cmd_correlate(struct cli_globals *g, int argc, char **argv);
 
 #endif

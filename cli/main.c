@@ -17,6 +17,7 @@ static const struct cli_command commands[] = {
     {"analyze", "find what went wrong and where it started", cmd_analyze},
     {"patterns", "failure patterns across sessions", cmd_patterns},
     {"report", "one-file HTML or Markdown report", cmd_report},
+    {"correlate", "link sessions and findings to the source code", cmd_correlate},
     {"mcp", "a Model Context Protocol server on stdio, for AI agents", cmd_mcp},
 };
 
