@@ -298,7 +298,13 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
         goto done;
     }
     if (to_stdout) {
-        fp = stdout;
+        /* spooled, so that a failure half-way prints nothing */
+        fp = tmpfile();
+        if (!fp) {
+            cli_error("report: cannot create a temporary file");
+            rc = EXIT_WORK;
+            goto done;
+        }
     } else {
         size_t n = strlen(outpath) + 32;
         tmp = malloc(n);
@@ -383,7 +389,19 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
         rc = EXIT_WORK;
         goto done;
     }
-    if (!to_stdout) {
+    if (to_stdout) {
+        char chunk[65536];
+        size_t n;
+        rewind(fp);
+        while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+            if (fwrite(chunk, 1, n, stdout) != n)
+                break;
+        if (ferror(fp) || fflush(stdout) != 0 || ferror(stdout)) {
+            cli_error("report: cannot write the report");
+            rc = EXIT_WORK;
+            goto done;
+        }
+    } else {
         int cr = fclose(fp);
         fp = NULL;
         if (cr != 0 || rename(tmp, outpath) != 0) {
@@ -398,7 +416,7 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
                 ms_report_findings(rep), ms_report_findings(rep) == 1 ? "" : "s", outpath);
     }
 done:
-    if (fp && !to_stdout)
+    if (fp)
         fclose(fp);
     if (tmp) {
         remove(tmp);

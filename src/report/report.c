@@ -368,8 +368,10 @@ static void fill_row(struct msi_report_row *row, const ms_session *s, const ms_f
             row->tokens_output = sat_add(row->tokens_output, ti[i].out);
             row->has_tokens = true;
         }
-        if (ti[i].cached >= 0)
+        if (ti[i].cached >= 0) {
             row->tokens_cached = sat_add(row->tokens_cached, ti[i].cached);
+            row->has_cached = true;
+        }
     }
     row->duration_ms = s->n_turns ? last_end - row->first_ms : 0;
     for (size_t i = 0; i < ms_findings_count(f); i++) {

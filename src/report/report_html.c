@@ -768,7 +768,7 @@ void msi_html_session(struct ms_report *r, struct msx_buf *b, const ms_session *
     msi_duration(b, row->idle_ms);
     msx_buf_adds(b, ") &middot; tokens ");
     if (row->has_tokens)
-        tokens(b, row->tokens_input, row->tokens_output, row->tokens_cached);
+        tokens(b, row->tokens_input, row->tokens_output, row->has_cached ? row->tokens_cached : -1);
     else
         msx_buf_adds(b, "not recorded");
     if (row->errors)
@@ -809,8 +809,8 @@ static void overview(struct ms_report *r, struct msx_buf *b)
                     "data-fold=\"open\">unfold all sessions</button><button type=\"button\" "
                     "data-fold=\"close\">fold all sessions</button></p>\n");
     if (r->n_rows > r->o.max_detail)
-        msx_buf_addf(b, "<p class=\"note\">%zu sessions are listed here only; the first %zu have "
-                        "a section (--max-detail).</p>\n",
+        msx_buf_addf(b, "<p class=\"note\">%zu of these sessions are listed here only, beyond "
+                        "--max-detail %zu.</p>\n",
                      r->n_rows - r->o.max_detail, r->o.max_detail);
     msx_buf_adds(b, "<table id=\"overview-table\"><thead><tr><th class=\"n\">#</th><th>session"
                     "</th><th>user</th><th class=\"n\">turns</th><th>start</th><th "

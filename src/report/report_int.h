@@ -37,6 +37,7 @@ struct msi_report_row {
     int64_t first_ms, duration_ms, busy_ms, idle_ms;
     int64_t tokens_input, tokens_output, tokens_cached;
     bool has_tokens;
+    bool has_cached;    /* some turn recorded cached input tokens */
     int64_t errors;     /* turns in ERROR */
     size_t by_sev[3];   /* findings by severity */
     int64_t cause_turn; /* first cause.root's cause turn, 0 if none */

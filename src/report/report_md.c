@@ -255,8 +255,10 @@ void msi_md_session(struct ms_report *r, struct msx_buf *b, const ms_session *s,
     msi_duration(b, row->idle_ms);
     msx_buf_adds(b, ")");
     if (row->has_tokens)
-        msx_buf_addf(b, ", tokens %lld in / %lld out / %lld cached", (long long)row->tokens_input,
-                     (long long)row->tokens_output, (long long)row->tokens_cached);
+        msx_buf_addf(b, ", tokens %lld in / %lld out", (long long)row->tokens_input,
+                     (long long)row->tokens_output);
+    if (row->has_tokens && row->has_cached)
+        msx_buf_addf(b, " / %lld cached", (long long)row->tokens_cached);
     if (row->cause_turn) {
         msx_buf_addf(b, ". **Root cause: turn %lld**", (long long)row->cause_turn);
         if (row->symptom_first == row->symptom_last && row->symptom_first)
@@ -307,8 +309,7 @@ void msi_md_tail(struct ms_report *r, struct msx_buf *b, const ms_patterns_resul
 {
     msx_buf_addf(b, "\n## Overview\n\n%zu session%s.", r->n_rows, r->n_rows == 1 ? "" : "s");
     if (r->n_rows > r->o.max_detail)
-        msx_buf_addf(b, " %zu are listed here only; the first %zu have a section "
-                        "(--max-detail).",
+        msx_buf_addf(b, " %zu of them are listed here only, beyond --max-detail %zu.",
                      r->n_rows - r->o.max_detail, r->o.max_detail);
     msx_buf_adds(b, "\n\n| # | session | user | turns | start | duration | idle | tokens | error "
                     "turns | findings | root cause |\n|---:|---|---|---:|---|---:|---:|---:|---:|"
