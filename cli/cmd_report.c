@@ -411,9 +411,10 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
         }
         free(tmp);
         tmp = NULL;
-        fprintf(stderr, "mlsession: report: %zu session%s, %zu finding%s written to %s\n",
+        if (!g->quiet)
+            fprintf(stderr, "mlsession: report: %zu session%s, %zu finding%s written to %s\n",
                 ms_report_sessions(rep), ms_report_sessions(rep) == 1 ? "" : "s",
-                ms_report_findings(rep), ms_report_findings(rep) == 1 ? "" : "s", outpath);
+                    ms_report_findings(rep), ms_report_findings(rep) == 1 ? "" : "s", outpath);
     }
 done:
     if (fp)
