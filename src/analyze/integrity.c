@@ -613,8 +613,21 @@ static ms_code add(struct state *st, const char *rule, ms_severity sev, const ms
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ms_finding *f = msi_finding_add(st->c, rule, sev, t, span, (ms_str){NULL, 0}, excerpt,
-                                    "%s", line);
+    /* the JSON path of the evidence: the inputs of the span read */
+    char path[64];
+    ms_str p = {NULL, 0};
+    for (size_t i = 0; span.len && t->trace && i < t->trace->n_spans; i++) {
+        const ms_span *sp = &t->trace->spans[i];
+        if (strlen(sp->span_id) == span.len && memcmp(sp->span_id, span.ptr, span.len) == 0) {
+            if (ms_span_attr(sp, "mlflow.spanInputs")) {
+                int n = snprintf(path, sizeof path, "spans[%zu].attributes.\"mlflow.spanInputs\"",
+                                 i);
+                p = (ms_str){path, n > 0 ? (size_t)n : 0};
+            }
+            break;
+        }
+    }
+    ms_finding *f = msi_finding_add(st->c, rule, sev, t, span, p, excerpt, "%s", line);
     return f ? MS_OK : MS_E_NOMEM;
 }
 

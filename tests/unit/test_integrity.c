@@ -510,6 +510,7 @@ static void test_history_in_llm_call(void **state)
     ms_findings *fs = run(f);
     const ms_finding *x = ms_findings_at(fs, 0);
     tu_str_eq("span", x->span_id.ptr, x->span_id.len, "0000000000000004");
+    tu_str_eq("path", x->path.ptr, x->path.len, "spans[0].attributes.\"mlflow.spanInputs\"");
     ms_findings_free(fs);
     free(f);
 }
