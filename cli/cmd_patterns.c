@@ -237,7 +237,13 @@ static void print_text(struct msx_buf *b, const ms_patterns_result *r)
     pct(b, r->errored, r->sessions);
     msx_buf_addf(b, "), %lld abandoned (", (long long)r->abandoned);
     pct(b, r->abandoned, r->sessions);
-    msx_buf_adds(b, ")\n   turn  reached  first error  hazard   share  ended  abandoned\n");
+    msx_buf_adds(b, ")\n");
+    if (r->first_error_turns.n) {
+        msx_buf_adds(b, "  first-error turn: ");
+        dist_line(b, &r->first_error_turns);
+        msx_buf_addc(b, '\n');
+    }
+    msx_buf_adds(b, "   turn  reached  first error  hazard   share  ended  abandoned\n");
     size_t hidden = 0;
     for (size_t i = 0; i < r->n_by_turn; i++) {
         const ms_pat_turn *t = &r->by_turn[i];
@@ -317,7 +323,8 @@ static void print_text(struct msx_buf *b, const ms_patterns_result *r)
     }
     msx_buf_adds(b, "  ");
     cell(b, (ms_str){"value", 5}, w);
-    msx_buf_adds(b, "  sessions  turns  errored  failing  abandoned  mean tokens  top findings\n");
+    msx_buf_adds(b, "  sessions  turns  errored  1st err  failing  abandoned  mean tokens  top "
+                    "findings\n");
     for (size_t i = 0; i < r->n_cohorts; i++) {
         const ms_pat_cohort *c = &r->cohorts[i];
         struct msx_buf t;
@@ -328,9 +335,13 @@ static void print_text(struct msx_buf *b, const ms_patterns_result *r)
         for (size_t x = t.ptr ? width(t.ptr, t.len) : 0; x < w; x++)
             msx_buf_addc(b, ' ');
         msx_buf_release(&t);
-        msx_buf_addf(b, "  %8lld  %5lld  %7lld  %7lld  %9lld  ", (long long)c->sessions,
-                     (long long)c->turns, (long long)c->errored, (long long)c->failing,
-                     (long long)c->abandoned);
+        msx_buf_addf(b, "  %8lld  %5lld  %7lld  ", (long long)c->sessions, (long long)c->turns,
+                     (long long)c->errored);
+        if (c->first_error_turns.n)
+            msx_buf_addf(b, "%7lld  ", (long long)c->first_error_turns.median);
+        else
+            msx_buf_addf(b, "%7s  ", "-");
+        msx_buf_addf(b, "%7lld  %9lld  ", (long long)c->failing, (long long)c->abandoned);
         if (c->with_tokens)
             msx_buf_addf(b, "%11lld  ", (long long)((c->tokens + c->with_tokens / 2) /
                                                     c->with_tokens));
@@ -410,7 +421,13 @@ static void print_md(struct msx_buf *b, const ms_patterns_result *r)
     pct(b, r->errored, r->sessions);
     msx_buf_addf(b, "), %lld abandoned (", (long long)r->abandoned);
     pct(b, r->abandoned, r->sessions);
-    msx_buf_adds(b, ").\n\n| turn | reached | first error | hazard | share | ended | abandoned |\n"
+    msx_buf_adds(b, ").");
+    if (r->first_error_turns.n) {
+        msx_buf_adds(b, " First-error turn: ");
+        dist_line(b, &r->first_error_turns);
+        msx_buf_adds(b, ".");
+    }
+    msx_buf_adds(b, "\n\n| turn | reached | first error | hazard | share | ended | abandoned |\n"
                     "|---:|---:|---:|---:|---:|---:|---:|\n");
     size_t hidden = 0;
     for (size_t i = 0; i < r->n_by_turn; i++) {
@@ -469,15 +486,20 @@ static void print_md(struct msx_buf *b, const ms_patterns_result *r)
         return;
     msx_buf_adds(b, "\n## Cohorts by ");
     esc(b, (ms_str){r->by, strlen(r->by)}, true, 0);
-    msx_buf_adds(b, "\n\n| value | sessions | turns | errored | failing | abandoned | mean tokens "
-                    "| top findings |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+    msx_buf_adds(b, "\n\n| value | sessions | turns | errored | median first-error turn | failing "
+                    "| abandoned | mean tokens | top findings |\n"
+                    "|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < r->n_cohorts; i++) {
         const ms_pat_cohort *c = &r->cohorts[i];
         msx_buf_adds(b, "| ");
         cohort_label(b, c, true);
-        msx_buf_addf(b, " | %lld | %lld | %lld | %lld | %lld | ", (long long)c->sessions,
-                     (long long)c->turns, (long long)c->errored, (long long)c->failing,
-                     (long long)c->abandoned);
+        msx_buf_addf(b, " | %lld | %lld | %lld | ", (long long)c->sessions, (long long)c->turns,
+                     (long long)c->errored);
+        if (c->first_error_turns.n)
+            msx_buf_addf(b, "%lld", (long long)c->first_error_turns.median);
+        else
+            msx_buf_adds(b, "-");
+        msx_buf_addf(b, " | %lld | %lld | ", (long long)c->failing, (long long)c->abandoned);
         if (c->with_tokens)
             msx_buf_addf(b, "%lld",
                          (long long)((c->tokens + c->with_tokens / 2) / c->with_tokens));

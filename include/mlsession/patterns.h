@@ -78,6 +78,7 @@ typedef struct ms_pat_cohort {
     int64_t errored;    /* sessions with a first-error turn */
     int64_t failing;    /* sessions with an assessment.failing finding */
     int64_t abandoned;
+    ms_pat_dist first_error_turns; /* over its sessions with a first error */
     int64_t with_tokens;/* sessions that recorded token usage */
     int64_t tokens;     /* their total tokens */
     ms_pat_entry *findings; /* top rules by sessions */
@@ -111,6 +112,7 @@ typedef struct ms_patterns_result {
     size_t n_by_turn;
     int64_t errored;            /* sessions with a first-error turn */
     int64_t abandoned;
+    ms_pat_dist first_error_turns; /* the first-error turn of those sessions */
     ms_pat_entry *error_types;  /* exception.type of failing spans */
     size_t n_error_types;
     ms_pat_entry *failing_spans;/* names of spans in ERROR */

@@ -247,6 +247,7 @@ static void dist_of(int64_t *v, size_t n, ms_pat_dist *d)
 struct cohort_acc {
     int64_t sessions, turns, errored, failing, abandoned, with_tokens, tokens;
     double turns_sq, tokens_sq; /* sums of squares, for the variance */
+    struct ivec first_err;      /* first-error turns */
     struct counter rules;       /* rule -> sessions */
     ms_str ex[MS_PAT_EXAMPLES];
     size_t n_ex;
@@ -261,6 +262,7 @@ struct ms_patterns {
     int64_t turns;
     struct ivec turn_counts; /* per session */
     struct ivec ended, first_err, abandoned_at; /* by turn index */
+    struct ivec first_turns; /* first-error turn per errored session */
     int64_t errored, abandoned;
     struct counter error_types, failing_spans, findings, signatures, cohort_keys;
     struct cohort_acc *cohorts; /* parallel to cohort_keys */
@@ -323,8 +325,11 @@ void ms_patterns_free(ms_patterns *p)
     counter_release(&p->failing_spans);
     counter_release(&p->findings);
     counter_release(&p->signatures);
-    for (size_t i = 0; i < p->cohort_keys.n; i++)
+    for (size_t i = 0; i < p->cohort_keys.n; i++) {
         counter_release(&p->cohorts[i].rules);
+        free(p->cohorts[i].first_err.v);
+    }
+    free(p->first_turns.v);
     counter_release(&p->cohort_keys);
     free(p->cohorts);
     free(p->turn_counts.v);
@@ -647,6 +652,8 @@ static ms_code add_session(ms_patterns *p, const ms_session *s, const ms_finding
     if (first) {
         p->errored++;
         p->first_err.v[first]++;
+        if (!ivec_push(&p->first_turns, first))
+            return MS_E_NOMEM;
     }
     if (abandon) {
         p->abandoned++;
@@ -718,6 +725,8 @@ static ms_code add_session(ms_patterns *p, const ms_session *s, const ms_finding
         c->turns += n;
         c->turns_sq += (double)n * (double)n;
         c->errored += first ? 1 : 0;
+        if (first && !ivec_push(&c->first_err, first))
+            return MS_E_NOMEM;
         c->failing += failing ? 1 : 0;
         c->abandoned += abandon ? 1 : 0;
         if (has_tokens) {
@@ -903,6 +912,8 @@ static ms_code finish_cohorts(ms_patterns *p, ms_patterns_result *r)
         o->errored = c->errored;
         o->failing = c->failing;
         o->abandoned = c->abandoned;
+        dist_of(p->cohorts[order[k].i].first_err.v, p->cohorts[order[k].i].first_err.n,
+                &o->first_error_turns);
         o->with_tokens = c->with_tokens;
         o->tokens = c->tokens;
         memcpy(o->examples, c->ex, sizeof o->examples);
@@ -1033,6 +1044,7 @@ ms_code ms_patterns_finish(ms_patterns *p, struct ms_error *err)
     }
     r->errored = p->errored;
     r->abandoned = p->abandoned;
+    dist_of(p->first_turns.v, p->first_turns.n, &r->first_error_turns);
     size_t top = p->o.top;
     r->error_types = counter_top(&p->error_types, &p->a, top, &r->n_error_types);
     r->failing_spans = counter_top(&p->failing_spans, &p->a, top, &r->n_failing_spans);
@@ -1230,6 +1242,10 @@ ms_code ms_patterns_to_json(const ms_patterns *p, char **out, size_t *len)
     msx_jw_int(&w, r->errored);
     msx_jw_keyz(&w, "abandoned_sessions");
     msx_jw_int(&w, r->abandoned);
+    msx_jw_keyz(&w, "first_error_turn");
+    msx_jw_obj_begin(&w);
+    jw_dist(&w, &r->first_error_turns, "sessions");
+    msx_jw_obj_end(&w);
     msx_jw_keyz(&w, "by_turn");
     msx_jw_arr_begin(&w);
     for (size_t i = 0; i < r->n_by_turn; i++) {
@@ -1332,6 +1348,10 @@ ms_code ms_patterns_to_json(const ms_patterns *p, char **out, size_t *len)
             msx_jw_int(&w, c->abandoned);
             msx_jw_keyz(&w, "abandon_rate");
             jw_ratio(&w, c->abandoned, c->sessions);
+            msx_jw_keyz(&w, "first_error_turn");
+            msx_jw_obj_begin(&w);
+            jw_dist(&w, &c->first_error_turns, "sessions");
+            msx_jw_obj_end(&w);
             msx_jw_keyz(&w, "sessions_with_tokens");
             msx_jw_int(&w, c->with_tokens);
             msx_jw_keyz(&w, "tokens");

@@ -132,6 +132,8 @@ static void test_synthetic(void **state)
     assert_int_equal(r->by_turn[2].first_error, 0);
     assert_int_equal(r->errored, 1);
     assert_int_equal(r->abandoned, 1);
+    assert_int_equal(r->first_error_turns.n, 1);
+    assert_int_equal(r->first_error_turns.median, 2);
     /* the innermost failing span only, not the agent that passed it on */
     assert_int_equal(r->n_failing_spans, 1);
     const ms_pat_entry *e = entry(r->failing_spans, r->n_failing_spans, "update_address");
@@ -232,6 +234,9 @@ static void test_cohorts(void **state)
     tu_str_eq("c1", r->cohorts[1].value.ptr, r->cohorts[1].value.len, "v2");
     assert_true(r->cohorts[2].missing);
     assert_int_equal(r->cohorts[1].errored, 10);
+    assert_int_equal(r->cohorts[1].first_error_turns.n, 10);
+    assert_int_equal(r->cohorts[1].first_error_turns.max, 1);
+    assert_int_equal(r->cohorts[0].first_error_turns.n, 0);
     assert_int_equal(r->cohorts[1].abandoned, 10);
     assert_int_equal(r->cohorts[0].errored, 0);
     assert_int_equal(r->cohorts[1].n_examples, 3);
