@@ -528,8 +528,26 @@ static ms_code add(struct msi_ctx *c, const char *rule, const ms_turn *t, ms_str
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ms_finding *f = msi_finding_add(c, rule, MS_SEV_WARN, t, t->io_span_id, (ms_str){NULL, 0},
-                                    excerpt, "%s", line);
+    /* the JSON path of the evidence: the I/O span's inputs (the user's
+     * message) or outputs (the answer, for refusals) */
+    const char *attr = strcmp(rule, "friction.refusal") == 0 ? "mlflow.spanOutputs"
+                                                             : "mlflow.spanInputs";
+    char path[64];
+    ms_str p = {NULL, 0};
+    ms_str span = t->io_span_id;
+    for (size_t i = 0; t->io_source == MS_IO_SPAN && span.len && t->trace &&
+                       i < t->trace->n_spans;
+         i++) {
+        const ms_span *sp = &t->trace->spans[i];
+        if (strlen(sp->span_id) == span.len && memcmp(sp->span_id, span.ptr, span.len) == 0) {
+            if (ms_span_attr(sp, attr)) {
+                int n = snprintf(path, sizeof path, "spans[%zu].attributes.\"%s\"", i, attr);
+                p = (ms_str){path, n > 0 ? (size_t)n : 0};
+            }
+            break;
+        }
+    }
+    ms_finding *f = msi_finding_add(c, rule, MS_SEV_WARN, t, span, p, excerpt, "%s", line);
     return f ? MS_OK : MS_E_NOMEM;
 }
 
