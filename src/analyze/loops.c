@@ -112,7 +112,6 @@ struct call {
     ms_str result;
     ms_str span_id;
     long span_index; /* in the turn's trace, or -1 */
-    bool done;       /* already part of a reported loop */
 };
 
 /* JSON text without the whitespace between tokens, so that {"a": 1} and
@@ -249,66 +248,129 @@ static ms_str span_path(char *buf, size_t size, long i)
     return msi_s(buf);
 }
 
+static int cmp_str(ms_str a, ms_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int r = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (r)
+        return r;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/* Same tool and arguments together, then by turn, then in session order
+ * (pointer order is array order). */
+static int cmp_call(const void *x, const void *y)
+{
+    const struct call *a = *(const struct call *const *)x, *b = *(const struct call *const *)y;
+    int r = cmp_str(a->name, b->name);
+    if (!r)
+        r = cmp_str(a->args, b->args);
+    if (r)
+        return r;
+    if (a->turn != b->turn)
+        return a->turn < b->turn ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+struct tool_loop {
+    const struct call *first; /* the first call of the loop */
+    size_t count;
+    size_t first_turn, last_turn;
+    bool in_turn;             /* within one turn, else across turns */
+    bool same_result;
+};
+
+static int cmp_loop(const void *x, const void *y)
+{
+    const struct tool_loop *a = x, *b = y;
+    return a->first < b->first ? -1 : a->first > b->first;
+}
+
+/* Sorting groups the calls (O(n log n)): a runaway agent makes 100k calls
+ * in one turn. */
 static ms_code tool_loops(struct msi_ctx *c, struct call *calls, size_t n)
 {
     const ms_session *s = c->s;
-    /* within one turn */
-    for (size_t i = 0; i < n; i++) {
-        if (calls[i].done)
-            continue;
-        size_t count = 0;
-        bool same_result = true;
-        for (size_t j = i; j < n && calls[j].turn == calls[i].turn; j++)
-            if (same_call(&calls[i], &calls[j])) {
-                count++;
-                if (!str_eq(calls[j].result, calls[i].result))
-                    same_result = false;
-            }
-        if (count < LOOP_MIN)
-            continue;
-        for (size_t j = i; j < n && calls[j].turn == calls[i].turn; j++)
-            if (same_call(&calls[i], &calls[j]))
-                calls[j].done = true;
-        char path[96];
-        const ms_turn *tu = &s->turns[calls[i].turn];
-        if (!msi_finding_add(c, "loop.tool", MS_SEV_WARN, tu, calls[i].span_id,
-                             span_path(path, sizeof path, calls[i].span_index), calls[i].args,
-                             "tool %.*s called %zu times in turn %lld with the same arguments %.*s%s",
-                             (int)calls[i].name.len, calls[i].name.ptr, count,
-                             (long long)tu->index, (int)msx_utf8_cut(calls[i].args.ptr, calls[i].args.len, 80),
-                             calls[i].args.ptr,
-                             same_result ? "; the same result each time" : ""))
+    if (n < LOOP_MIN)
+        return MS_OK;
+    const struct call **by = msx_arena_alloc(c->tmp, n * sizeof *by);
+    struct tool_loop *loops = msx_arena_alloc(c->tmp, n * sizeof *loops);
+    if (!by || !loops)
+        return MS_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        by[i] = &calls[i];
+    qsort(by, n, sizeof *by, cmp_call);
+    size_t n_loops = 0;
+    for (size_t g = 0; g < n;) {
+        /* one tool with one set of arguments: by[g..ge) */
+        size_t ge = g + 1;
+        while (ge < n && same_call(by[g], by[ge]))
+            ge++;
+        /* within one turn */
+        bool *looped = msx_arena_calloc(c->tmp, ge - g, sizeof *looped);
+        if (!looped)
             return MS_E_NOMEM;
-    }
-    /* across consecutive turns: LOOP_MIN+ calls over a run of turns that
-     * each make the call */
-    for (size_t i = 0; i < n; i++) {
-        if (calls[i].done)
-            continue;
-        size_t first = calls[i].turn, last = first, count = 1;
-        for (size_t j = i + 1; j < n; j++) {
-            if (calls[j].turn > last + 1)
-                break;
-            if (!same_call(&calls[i], &calls[j]))
-                continue;
-            if (calls[j].turn == last + 1)
-                last = calls[j].turn;
-            count++;
+        for (size_t t = g; t < ge;) {
+            size_t te = t + 1;
+            bool same_result = true;
+            while (te < ge && by[te]->turn == by[t]->turn) {
+                if (!str_eq(by[te]->result, by[t]->result))
+                    same_result = false;
+                te++;
+            }
+            if (te - t >= LOOP_MIN) {
+                loops[n_loops++] = (struct tool_loop){by[t], te - t, by[t]->turn, by[t]->turn,
+                                                      true, same_result};
+                for (size_t k = t; k < te; k++)
+                    looped[k - g] = true;
+            }
+            t = te;
         }
-        if (last == first || count < LOOP_MIN)
-            continue;
-        for (size_t j = i; j < n && calls[j].turn <= last; j++)
-            if (same_call(&calls[i], &calls[j]))
-                calls[j].done = true;
+        /* across consecutive turns that each make the call (a turn with a
+         * loop of its own ends the run) */
+        for (size_t r = g; r < ge;) {
+            if (looped[r - g]) {
+                r++;
+                continue;
+            }
+            size_t re = r + 1;
+            while (re < ge && !looped[re - g] &&
+                   (by[re]->turn == by[re - 1]->turn || by[re]->turn == by[re - 1]->turn + 1))
+                re++;
+            if (re - r >= LOOP_MIN && by[re - 1]->turn > by[r]->turn)
+                loops[n_loops++] = (struct tool_loop){by[r], re - r, by[r]->turn, by[re - 1]->turn,
+                                                      false, false};
+            r = re;
+        }
+        g = ge;
+    }
+    qsort(loops, n_loops, sizeof *loops, cmp_loop);
+    for (size_t i = 0; i < n_loops; i++) {
+        const struct tool_loop *l = &loops[i];
+        const struct call *cl = l->first;
+        const ms_turn *tu = &s->turns[l->first_turn];
         char path[96];
-        const ms_turn *tu = &s->turns[first];
-        if (!msi_finding_add(c, "loop.tool", MS_SEV_WARN, tu, calls[i].span_id,
-                             span_path(path, sizeof path, calls[i].span_index), calls[i].args,
-                             "tool %.*s called with the same arguments %.*s in %zu consecutive turns (%lld-%lld), %zu times",
-                             (int)calls[i].name.len, calls[i].name.ptr,
-                             (int)msx_utf8_cut(calls[i].args.ptr, calls[i].args.len, 80), calls[i].args.ptr,
-                             last - first + 1, (long long)tu->index,
-                             (long long)s->turns[last].index, count))
+        int shown = (int)msx_utf8_cut(cl->args.ptr, cl->args.len, 80);
+        const char *with = cl->args.len ? "the same arguments " : "no arguments";
+        ms_str where = span_path(path, sizeof path, cl->span_index);
+        if (!cl->args.len && cl->span_index >= 0) {
+            sfmt(path, sizeof path, "spans[%ld]", cl->span_index);
+            where = msi_s(path);
+        }
+        ms_finding *f;
+        if (l->in_turn)
+            f = msi_finding_add(c, "loop.tool", MS_SEV_WARN, tu, cl->span_id, where, cl->args,
+                                "tool %.*s called %zu times in turn %lld with %s%.*s%s",
+                                (int)cl->name.len, cl->name.ptr, l->count, (long long)tu->index,
+                                with, shown, cl->args.ptr,
+                                l->same_result ? "; the same result each time" : "");
+        else
+            f = msi_finding_add(c, "loop.tool", MS_SEV_WARN, tu, cl->span_id, where, cl->args,
+                                "tool %.*s called with %s%.*s in %zu consecutive turns (%lld-%lld), %zu times",
+                                (int)cl->name.len, cl->name.ptr, with, shown, cl->args.ptr,
+                                l->last_turn - l->first_turn + 1, (long long)tu->index,
+                                (long long)s->turns[l->last_turn].index, l->count);
+        if (!f)
             return MS_E_NOMEM;
     }
     return MS_OK;
