@@ -42,7 +42,8 @@ static const char css[] =
     "table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);"
     "padding:4px 6px;text-align:left;vertical-align:top}"
     "th{background:#f0f2f5;cursor:pointer;user-select:none;white-space:nowrap}"
-    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.t{white-space:nowrap}"
     "ol.findings{padding-left:20px}li.finding{margin:6px 0}"
     "li.finding.root{border-left:4px solid var(--cause);padding-left:8px;background:#fff5f5}"
     ".ev{color:#444;font-size:13px}.excerpt{background:#f3f4f6;border-radius:4px;padding:2px 6px;"
@@ -73,14 +74,26 @@ static const char css[] =
 static const char script[] =
     "(function(){'use strict';"
     "var t=document.getElementById('overview-table');"
+    "var PAGE=200,page=0,pager=null,prev,next,info;"
+    "var show=function(){if(!pager)return;var rows=t.tBodies[0].rows,n=rows.length,"
+    "last=Math.max(0,Math.ceil(n/PAGE)-1);if(page>last)page=last;if(page<0)page=0;"
+    "for(var i=0;i<n;i++)rows[i].hidden=i<page*PAGE||i>=(page+1)*PAGE;"
+    "info.textContent=' rows '+(page*PAGE+1)+'\u2013'+Math.min(n,(page+1)*PAGE)+' of '+n+' ';"
+    "prev.disabled=page===0;next.disabled=page===last;};"
+    "var button=function(label,step){var b=document.createElement('button');b.type='button';"
+    "b.textContent=label;b.addEventListener('click',function(){page+=step;show();});return b;};"
     "if(t){var hs=t.tHead.rows[0].cells,dir={};"
+    "if(t.tBodies[0].rows.length>PAGE+50){pager=document.createElement('p');"
+    "pager.className='pager';prev=button('\u2190 previous',-1);next=button('next \u2192',1);"
+    "info=document.createElement('span');pager.appendChild(prev);pager.appendChild(info);"
+    "pager.appendChild(next);t.parentNode.insertBefore(pager,t);show();}"
     "var key=function(r,i){var c=r.cells[i],v=c.getAttribute('data-v');"
     "return v===null?c.textContent:Number(v);};"
     "var sort=function(i){var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows);"
     "var d=dir[i]=(dir[i]===1?-1:1);"
     "rows.sort(function(a,c){var x=key(a,i),y=key(c,i);if(x<y)return -d;if(x>y)return d;"
     "return Number(a.getAttribute('data-i'))-Number(c.getAttribute('data-i'));});"
-    "rows.forEach(function(r){b.appendChild(r);});"
+    "rows.forEach(function(r){b.appendChild(r);});page=0;show();"
     "for(var j=0;j<hs.length;j++)hs[j].setAttribute('aria-sort',j===i?(d>0?'ascending':"
     "'descending'):'none');};"
     "Array.prototype.forEach.call(hs,function(h,i){h.tabIndex=0;"
@@ -815,7 +828,7 @@ static void overview(struct ms_report *r, struct msx_buf *b)
     msx_buf_adds(b, "<table id=\"overview-table\"><thead><tr><th class=\"n\">#</th><th>session"
                     "</th><th>user</th><th class=\"n\">turns</th><th>start</th><th "
                     "class=\"n\">duration</th><th class=\"n\">idle</th><th class=\"n\">tokens"
-                    "</th><th class=\"n\">error turns</th><th class=\"n\">findings</th><th "
+                    "</th><th class=\"n\">error turns</th><th class=\"n\">findings (E / W / I)</th><th "
                     "class=\"n\">root cause</th></tr></thead><tbody>\n");
     for (size_t i = 0; i < r->n_rows; i++) {
         const struct msi_report_row *w = &r->rows[i];
@@ -832,7 +845,7 @@ static void overview(struct ms_report *r, struct msx_buf *b)
             msx_buf_adds(b, "</a>");
         msx_buf_adds(b, "</td><td class=\"mono\">");
         h(b, (ms_str){w->user_id, w->user_id_len});
-        msx_buf_addf(b, "</td><td class=\"n\" data-v=\"%lld\">%lld</td><td data-v=\"%lld\">",
+        msx_buf_addf(b, "</td><td class=\"n\" data-v=\"%lld\">%lld</td><td class=\"t\" data-v=\"%lld\">",
                      (long long)w->turns, (long long)w->turns, (long long)w->first_ms);
         if (w->turns)
             msi_time(b, w->first_ms);
@@ -850,7 +863,8 @@ static void overview(struct ms_report *r, struct msx_buf *b)
             msx_buf_adds(b, "</td><td class=\"n\" data-v=\"-1\">-");
         msx_buf_addf(b, "</td><td class=\"n\" data-v=\"%lld\">%lld</td>", (long long)w->errors,
                      (long long)w->errors);
-        msx_buf_addf(b, "<td class=\"n\" data-v=\"%lld\">%zu error, %zu warn, %zu info</td>",
+        msx_buf_addf(b, "<td class=\"n\" data-v=\"%lld\" title=\"error, warn, info\">%zu / %zu / "
+                        "%zu</td>",
                      (long long)sevkey, w->by_sev[2], w->by_sev[1], w->by_sev[0]);
         if (w->cause_turn) {
             msx_buf_addf(b, "<td class=\"n\" data-v=\"%lld\">", (long long)w->cause_turn);
