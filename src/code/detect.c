@@ -19,6 +19,19 @@
 
 #include "code/code_int.h"
 
+/* Under valgrind the JIT's machine code reads bytes memcheck cannot track
+ * (PCRE2's own documentation says so): there the interpreter runs the same
+ * patterns, and memcheck stays meaningful. valgrind.h is header-only. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define MS_ON_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef MS_ON_VALGRIND
+#define MS_ON_VALGRIND() 0
+#endif
+
 enum {
     PY = 1 << MS_LANG_PYTHON,
     JS = 1 << MS_LANG_JS,
@@ -244,7 +257,8 @@ void *msi_detectors_new(void)
             msi_detectors_free(c);
             return NULL;
         }
-        (void)pcre2_jit_compile(c->re[i], PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+        if (!MS_ON_VALGRIND()) /* without JIT, pcre2_match() interprets */
+            (void)pcre2_jit_compile(c->re[i], PCRE2_JIT_COMPLETE);
         c->md[i] = pcre2_match_data_create_from_pattern(c->re[i], NULL);
         if (!c->md[i]) {
             msi_detectors_free(c);
@@ -260,7 +274,8 @@ void *msi_detectors_new(void)
             msi_detectors_free(c);
             return NULL;
         }
-        (void)pcre2_jit_compile(c->fre[i], PCRE2_JIT_COMPLETE);
+        if (!MS_ON_VALGRIND())
+            (void)pcre2_jit_compile(c->fre[i], PCRE2_JIT_COMPLETE);
         c->fmd[i] = pcre2_match_data_create_from_pattern(c->fre[i], NULL);
         if (!c->fmd[i]) {
             msi_detectors_free(c);
@@ -384,6 +399,7 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
             continue;
         struct linepos lp = {0, 1};
         size_t start = 0;
+        int64_t last_line = 0;
         while (start <= len && hits < MAX_HITS_PER_FILE) {
             int rc = pcre2_match(c->re[d], (PCRE2_SPTR)buf, len, start, 0, c->md[d], c->mctx);
             if (rc < 0)
@@ -425,13 +441,17 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
                 ts++;
             while (te > ts && (buf[te - 1] == ' ' || buf[te - 1] == '\t' || buf[te - 1] == '\r'))
                 te--;
+            int64_t line = line_of(buf, at, &lp);
+            if (line == last_line)
+                continue; /* one site per detector and line */
+            last_line = line;
             ms_code_site s = {0};
             s.kind = dt->kind;
             s.detector = dt->id;
             s.what = dt->what;
             s.lang = lang;
             s.file = (ms_str){path, path_len};
-            s.line = line_of(buf, at, &lp);
+            s.line = line;
             size_t tn = cut_utf8(buf + ts, te - ts, 200);
             char *t = msx_arena_strndup(&idx->arena, buf + ts, tn);
             if (!t)
@@ -552,7 +572,7 @@ size_t msi_parse_frames(void *detectors, const char *text, size_t len, struct ms
                 if (last)
                     memmove(f->func, last + 1, strlen(last + 1) + 1);
             }
-            if (CAP(sg)) {
+            if (sg && CAP(sg)) {
                 const char *ss = CS(sg);
                 size_t sn = CN(sg);
                 while (sn && (*ss == ' ' || *ss == '\t'))

@@ -21,7 +21,7 @@
 
 #define MAX_FRAMES 256
 #define MAX_PER_SUBJECT 6
-#define MAX_CONTEXT_LINKS 12
+#define MAX_CONTEXT_LINKS 6
 #define FILE_CACHE 8
 
 struct ms_code_links {
@@ -630,7 +630,10 @@ static bool map_frame(struct ctx *c, const struct msi_frame *fr, struct frame_ta
                              "function is not %s",
                           how, amb, fr->func);
     } else if (fn_ok) {
-        out->conf = in_root || (cand_whole[pick] && n_best == 1) ? MS_CONF_HIGH : MS_CONF_MEDIUM;
+        /* without a recorded source line, a bare file name is not enough */
+        out->conf = in_root || (cand_whole[pick] && strchr(f->path, '/') && n_best == 1)
+                        ? MS_CONF_HIGH
+                        : MS_CONF_MEDIUM;
         out->reason = fmt(c, "%s%s; the line is inside %s (no source recorded to compare)", how,
                           amb, fr->func);
     } else {
@@ -728,40 +731,89 @@ static bool starts(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+static ms_str enclosing(const ms_code_index *idx, const char *path, int64_t line);
+
+/* Rank of a site as evidence: for a dropped history, code that empties it
+ * comes first; then trimming, then counting, then settings. -1: not
+ * evidence for this finding. */
+static int context_rank(struct ctx *c, const ms_code_site *st, bool history, bool window)
+{
+    const char *d = st->detector;
+    if (starts(d, "memory.history_")) {
+        if (!history)
+            return -1;
+        /* a constructor setting up an empty history drops nothing */
+        ms_str fn = enclosing(c->idx, st->file.ptr, st->line);
+        if ((fn.len == 8 && memcmp(fn.ptr, "__init__", 8) == 0) ||
+            (fn.len == 11 && memcmp(fn.ptr, "constructor", 11) == 0))
+            return -1;
+        return 0;
+    }
+    if (st->kind == MS_CODE_MEMORY)
+        return history ? 4 : -1;
+    if (st->kind != MS_CODE_CONTEXT)
+        return -1;
+    if (starts(d, "context.negative_slice") || starts(d, "context.slice") ||
+        starts(d, "context.sublist") || starts(d, "context.pop") || starts(d, "context.trim") ||
+        starts(d, "context.window_memory") || starts(d, "context.summarize"))
+        return 1;
+    if (!window && !history)
+        return -1;
+    return starts(d, "context.token_count") ? 2 : 3;
+}
+
+static bool mentions(ms_str s, const char *what)
+{
+    size_t n = strlen(what);
+    for (size_t i = 0; i + n <= s.len; i++)
+        if (memcmp(s.ptr + i, what, n) == 0)
+            return true;
+    return false;
+}
+
 static void link_context(struct ctx *c, size_t fi, const ms_finding *fd)
 {
-    bool history = starts(fd->rule, "integrity.history_") || strcmp(fd->rule, "context.drop") == 0;
-    bool context = starts(fd->rule, "context.");
-    if (!history && !context)
+    const char *rule = fd->rule;
+    if (strcmp(rule, "cause.root") == 0) /* a root cause takes its symptom's rule */
+        rule = mentions(fd->message, "integrity.history_dropped") ? "integrity.history_dropped"
+               : mentions(fd->message, "context.window")           ? "context.window"
+               : mentions(fd->message, "context.drop")             ? "context.drop"
+                                                                   : "";
+    bool history = strcmp(rule, "integrity.history_dropped") == 0 ||
+                   strcmp(rule, "context.drop") == 0;
+    bool window = strcmp(rule, "context.window") == 0;
+    bool growth = strcmp(rule, "context.growth") == 0;
+    if (!history && !window && !growth)
         return;
     const ms_code_index *idx = c->idx;
-    /* two passes: code in the files that define this session's spans first */
     size_t added = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < idx->n_sites && added < MAX_CONTEXT_LINKS; i++) {
-            const ms_code_site *st = &idx->sites[i];
-            bool want = st->kind == MS_CODE_CONTEXT || (history && st->kind == MS_CODE_MEMORY);
-            if (!want)
-                continue;
-            bool near = near_count(c, st->file) > 0;
-            if ((pass == 0) != near)
-                continue;
-            bool reset = starts(st->detector, "memory.history_");
-            ms_confidence conf = near ? MS_CONF_MEDIUM : MS_CONF_LOW;
-            ms_str why;
-            if (history && reset)
-                why = fmt(c, "%s, in a file that defines this session's spans: a dropped history "
-                             "starts where the code empties it",
-                          st->what);
-            else if (near)
-                why = fmt(c, "%s, in a file that defines this session's spans", st->what);
-            else
-                why = fmt(c, "%s, elsewhere in the tree: not tied to this session's spans",
-                          st->what);
-            if (!near)
-                conf = MS_CONF_LOW;
-            add_site(c, st, st->kind, (int64_t)fi, fd->turn, fd->span_id, S(fd->rule), conf, why);
-            added++;
+    /* best evidence first; within a rank, files that define this session's
+     * spans before the rest of the tree */
+    for (int rank = 0; rank <= 4 && added < MAX_CONTEXT_LINKS; rank++) {
+        for (int pass = 0; pass < 2 && added < MAX_CONTEXT_LINKS; pass++) {
+            for (size_t i = 0; i < idx->n_sites && added < MAX_CONTEXT_LINKS; i++) {
+                const ms_code_site *st = &idx->sites[i];
+                if (st->kind != MS_CODE_CONTEXT && st->kind != MS_CODE_MEMORY)
+                    continue;
+                bool near = near_count(c, st->file) > 0;
+                if ((pass == 0) != near || context_rank(c, st, history, window) != rank)
+                    continue;
+                ms_confidence conf = near ? MS_CONF_MEDIUM : MS_CONF_LOW;
+                ms_str why;
+                if (rank == 0)
+                    why = fmt(c, "%s outside a constructor%s: a history dropped between turns "
+                                 "starts where the code empties it",
+                              st->what, near ? ", in a file that defines this session's spans"
+                                             : "");
+                else if (near)
+                    why = fmt(c, "%s, in a file that defines this session's spans", st->what);
+                else
+                    why = fmt(c, "%s, elsewhere in the tree: not tied to this session's spans",
+                              st->what);
+                add_site(c, st, st->kind, (int64_t)fi, fd->turn, fd->span_id, S(fd->rule), conf,
+                         why);
+                added++;
+            }
         }
     }
 }
@@ -773,7 +825,7 @@ static void link_findings(struct ctx *c)
         if (fd->span_id.len) {
             struct span_ref r = find_span(c->s, fd->span_id);
             /* a root span says little about a finding on the whole turn */
-            bool specific = r.sp && (r.sp->parent_id[0] || frames_belong(fd));
+            bool specific = r.sp && (r.sp->parent_id[0] || starts(fd->rule, "error."));
             if (specific && r.sp->name.len)
                 link_name(c, r.sp->name, span_is_tool(r.sp), (int64_t)i, r.turn, fd->span_id);
         }
