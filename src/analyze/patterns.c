@@ -363,50 +363,41 @@ static bool sig_type(ms_str t)
     return eq_z(t, "TOOL") || eq_z(t, "RETRIEVER") || eq_z(t, "LLM") || eq_z(t, "CHAT_MODEL");
 }
 
-static const ms_span *const *sort_spans;
+struct sig_span {
+    int64_t start_ns;
+    size_t order; /* as recorded */
+    ms_str name;
+};
 
-static int cmp_span_idx(const void *x, const void *y)
+static int cmp_sig_span(const void *x, const void *y)
 {
-    size_t i = *(const size_t *)x, j = *(const size_t *)y;
-    const ms_span *a = sort_spans[i], *b = sort_spans[j];
+    const struct sig_span *a = x, *b = y;
     if (a->start_ns != b->start_ns)
         return a->start_ns < b->start_ns ? -1 : 1;
-    return i < j ? -1 : i > j;
+    return a->order < b->order ? -1 : a->order > b->order;
 }
 
-/* Appends the turn's signature to b (no NUL handling needed: msx_buf). */
+/* Appends the turn's signature to b. */
 static bool turn_signature(const ms_turn *t, struct msx_buf *b)
 {
     const ms_trace *tr = t->trace;
     size_t n = 0;
-    size_t *idx = NULL;
-    const ms_span **sp = NULL;
+    struct sig_span *sp = NULL;
     if (tr && tr->n_spans) {
-        idx = malloc(tr->n_spans * sizeof *idx);
         sp = malloc(tr->n_spans * sizeof *sp);
-        if (!idx || !sp) {
-            free(idx);
-            free((void *)sp);
+        if (!sp)
             return false;
-        }
         for (size_t i = 0; i < tr->n_spans; i++)
-            if (sig_type(tr->spans[i].span_type)) {
-                sp[n] = &tr->spans[i];
-                idx[n] = n;
-                n++;
-            }
+            if (sig_type(tr->spans[i].span_type))
+                sp[n++] = (struct sig_span){tr->spans[i].start_ns, i, tr->spans[i].name};
     }
-    /* a stable order: start time, then the order recorded */
-    if (n > 1) {
-        /* qsort is not stable, but the index tie-break makes it total */
-        sort_spans = sp;
-        qsort(idx, n, sizeof *idx, cmp_span_idx);
-        sort_spans = NULL;
-    }
+    /* start time, then the order recorded: a total order */
+    if (n > 1)
+        qsort(sp, n, sizeof *sp, cmp_sig_span);
     ms_str last = {NULL, 0};
     bool any = false;
     for (size_t k = 0; k < n; k++) {
-        ms_str name = sp[idx[k]]->name;
+        ms_str name = sp[k].name;
         if (any && cmp_str(name, last) == 0)
             continue;
         if (any)
@@ -417,8 +408,7 @@ static bool turn_signature(const ms_turn *t, struct msx_buf *b)
     }
     if (!any)
         msx_buf_addc(b, '-');
-    free(idx);
-    free((void *)sp);
+    free(sp);
     return msx_buf_status(b) == MS_OK;
 }
 
