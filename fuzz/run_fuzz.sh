@@ -46,7 +46,7 @@ ninja -C "$build" "${targets[@]}" >"$build/run_fuzz.ninja.log" 2>&1 ||
 # spans; the escaper and the JSON reader find their bugs in short inputs.
 max_len_for() {
     case "$1" in
-        fuzz_trace_decode) echo 65536 ;;
+        fuzz_trace_decode | fuzz_session) echo 65536 ;;
         fuzz_json) echo 16384 ;;
         *) echo 4096 ;;
     esac
