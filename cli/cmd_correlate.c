@@ -64,7 +64,11 @@ struct opts {
     enum fmt fmt;
     ms_confidence min;
     const char *source;
+    size_t unsessioned;       /* traces with no session id (--all) */
+    ms_code_links *gap_links; /* their links, or NULL */
 };
+
+#define MAX_UNSESSIONED 1000
 
 /* ---- escaping ------------------------------------------------------------ */
 
@@ -272,6 +276,18 @@ static void print_text(struct msx_buf *b, const ms_code_index *idx, const struct
             }
         }
     }
+    if (o->unsessioned) {
+        size_t nl = n_links(o, o->gap_links, -1, false);
+        total += nl;
+        msx_buf_addf(b, md ? "\n## Traces without a session id\n\n%zu trace%s, %zu code link%s.\n\n"
+                           : "\ntraces without a session id: %zu trace%s, %zu code link%s\n",
+                     o->unsessioned, o->unsessioned == 1 ? "" : "s", nl, nl == 1 ? "" : "s");
+        for (size_t k = 0; k < ms_code_links_count(o->gap_links); k++) {
+            const ms_code_ref *ln = ms_code_links_at(o->gap_links, k);
+            if (shown(o, ln))
+                link_line(b, ln, ind, md);
+        }
+    }
     if (n == 0)
         msx_buf_adds(b, "\nno sessions\n");
     else
@@ -399,6 +415,20 @@ static int print_json(struct msx_buf *b, const ms_code_index *idx, const struct 
         msx_jw_obj_end(&w);
     }
     msx_jw_arr_end(&w);
+    msx_jw_keyz(&w, "unsessioned");
+    msx_jw_obj_begin(&w);
+    msx_jw_keyz(&w, "traces");
+    msx_jw_uint(&w, o->unsessioned);
+    msx_jw_keyz(&w, "links");
+    ok = ok && put_links(&w, p, o, o->gap_links, -1);
+    msx_jw_obj_end(&w);
+    for (size_t k = 0; k < ms_code_links_count(o->gap_links); k++) {
+        const ms_code_ref *ln = ms_code_links_at(o->gap_links, k);
+        if (shown(o, ln)) {
+            by_conf[ln->confidence]++;
+            total++;
+        }
+    }
     msx_jw_keyz(&w, "summary");
     msx_jw_obj_begin(&w);
     msx_jw_keyz(&w, "sessions");
@@ -476,10 +506,57 @@ static int correlate_one(const struct cli_globals *g, ms_store *store,
     return EXIT_OK;
 }
 
+/* The traces of the unsessioned row: their root spans to the code, and the
+ * gap. */
+static int link_unsessioned(const struct cli_globals *g, ms_store *store,
+                            const ms_session_summary *row, const ms_code_index *idx,
+                            struct opts *o)
+{
+    struct ms_error err = {0};
+    size_t n = (size_t)row->turns < MAX_UNSESSIONED ? (size_t)row->turns : MAX_UNSESSIONED;
+    ms_trace_set **sets = calloc(n ? n : 1, sizeof *sets);
+    const ms_trace **ts = calloc(n ? n : 1, sizeof *ts);
+    int rc = EXIT_OK;
+    size_t got = 0;
+    if (!sets || !ts) {
+        cli_error("correlate: out of memory");
+        rc = EXIT_WORK;
+    }
+    for (size_t i = 0; i < n && rc == EXIT_OK && row->trace_ids; i++) {
+        char *id = dup_str(row->trace_ids[i]);
+        if (!id) {
+            cli_error("correlate: out of memory");
+            rc = EXIT_WORK;
+            break;
+        }
+        if (ms_store_get_trace(store, id, &sets[got], &err) != MS_OK) {
+            cli_store_error(g, &err);
+            rc = EXIT_USAGE;
+        } else if (ms_trace_set_count(sets[got]) > 0) {
+            ts[got] = ms_trace_set_at(sets[got], 0);
+            got++;
+        } else {
+            ms_trace_set_free(sets[got]);
+            sets[got] = NULL;
+        }
+        free(id);
+    }
+    o->unsessioned = (size_t)row->turns;
+    if (rc == EXIT_OK && ms_code_link_unsessioned(idx, ts, got, &o->gap_links, &err) != MS_OK) {
+        cli_error("correlate: %s", err.msg);
+        rc = EXIT_WORK;
+    }
+    for (size_t i = 0; sets && i < got; i++)
+        ms_trace_set_free(sets[i]);
+    free(sets);
+    free(ts);
+    return rc;
+}
+
 int cmd_correlate(struct cli_globals *g, int argc, char **argv)
 {
     struct cli_experiments x = {0};
-    struct opts o = {F_TEXT, MS_CONF_LOW, NULL};
+    struct opts o = {F_TEXT, MS_CONF_LOW, NULL, 0, NULL};
     struct ms_code_options co;
     ms_code_options_init(&co);
     const char *ids[MAX_IDS];
@@ -596,6 +673,8 @@ int cmd_correlate(struct cli_globals *g, int argc, char **argv)
         q.n_experiment_ids = x.n;
         q.sort = MS_SORT_FIRST;
         q.ascending = true;
+        q.include_unsessioned = true;
+        q.with_trace_ids = true;
         if (ms_sessions_list(store, &q, &l, &err) != MS_OK) {
             cli_store_error(g, &err);
             rc = EXIT_USAGE;
@@ -610,6 +689,12 @@ int cmd_correlate(struct cli_globals *g, int argc, char **argv)
         goto done;
     }
     for (size_t k = 0; k < want; k++) {
+        if (all && ms_session_list_at(l, k)->session_id.len == 0) {
+            rc = link_unsessioned(g, store, ms_session_list_at(l, k), idx, &o);
+            if (rc)
+                goto done;
+            continue;
+        }
         char *sid = all ? dup_str(ms_session_list_at(l, k)->session_id) : NULL;
         if (all && !sid) {
             cli_error("correlate: out of memory");
@@ -642,6 +727,7 @@ int cmd_correlate(struct cli_globals *g, int argc, char **argv)
     }
 done:
     free_results(rs, n);
+    ms_code_links_free(o.gap_links);
     ms_session_list_free(l);
     ms_store_close(store);
     ms_code_index_free(idx);

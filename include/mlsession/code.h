@@ -154,6 +154,12 @@ typedef struct ms_code_links ms_code_links;
 MS_API ms_code ms_code_link(const ms_code_index *idx, const ms_session *s,
                             const ms_findings *findings, ms_code_links **out,
                             struct ms_error *err);
+/* The gap: traces that record no session id at all (borrowed, with
+ * spans). Each distinct root span name is linked to its definition, with a
+ * gap link saying how many traces of it carry no session id and where the
+ * code does set one. Sorted and freed as above. */
+MS_API ms_code ms_code_link_unsessioned(const ms_code_index *idx, const ms_trace *const *traces,
+                                        size_t n, ms_code_links **out, struct ms_error *err);
 MS_API void ms_code_links_free(ms_code_links *l); /* NULL ok */
 MS_API size_t ms_code_links_count(const ms_code_links *l);
 MS_API const ms_code_ref *ms_code_links_at(const ms_code_links *l, size_t i);

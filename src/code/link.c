@@ -1076,6 +1076,97 @@ MS_API ms_code ms_code_link(const ms_code_index *idx, const ms_session *s,
     return MS_OK;
 }
 
+static ms_code nomem(struct ms_error *err)
+{
+    if (err) {
+        err->code = MS_E_NOMEM;
+        err->offset = -1;
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    }
+    return MS_E_NOMEM;
+}
+
+MS_API ms_code ms_code_link_unsessioned(const ms_code_index *idx, const ms_trace *const *traces,
+                                        size_t n, ms_code_links **out, struct ms_error *err)
+{
+    *out = NULL;
+    ms_code_links *l = calloc(1, sizeof *l);
+    if (!l)
+        return nomem(err);
+    msx_arena_init(&l->arena, 0);
+    ms_session empty = {0};
+    struct ctx c = {.idx = idx, .s = &empty, .out = l};
+    /* where the code does set session ids: the first site of each file */
+    char where[256] = "";
+    size_t wl = 0, n_sites = 0;
+    for (size_t i = 0; i < idx->n_sites; i++) {
+        const ms_code_site *st = &idx->sites[i];
+        if (st->kind != MS_CODE_SESSION_ID || site_flavour(st) == F_OTHER)
+            continue;
+        if (n_sites++ < 3 && wl + st->file.len + 24 < sizeof where) {
+            int k = snprintf(where + wl, sizeof where - wl, "%s%.*s:%lld", wl ? ", " : "",
+                             (int)st->file.len, st->file.ptr, (long long)st->line);
+            if (k > 0)
+                wl += (size_t)k;
+        }
+    }
+    /* distinct root span names, with counts */
+    for (size_t i = 0; i < n && c.rc == MS_OK; i++) {
+        const ms_trace *t = traces[i];
+        const ms_span *root = NULL;
+        for (size_t j = 0; t && j < t->n_spans && !root; j++)
+            if (!t->spans[j].parent_id[0])
+                root = &t->spans[j];
+        if (!root || !root->name.len)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++) {
+            const ms_trace *u = traces[k];
+            for (size_t j = 0; u && j < u->n_spans; j++)
+                if (!u->spans[j].parent_id[0]) {
+                    seen = str_eq(u->spans[j].name, root->name);
+                    break;
+                }
+        }
+        if (seen)
+            continue;
+        size_t count = 0;
+        for (size_t k = i; k < n; k++) {
+            const ms_trace *u = traces[k];
+            for (size_t j = 0; u && j < u->n_spans; j++)
+                if (!u->spans[j].parent_id[0]) {
+                    count += str_eq(u->spans[j].name, root->name);
+                    break;
+                }
+        }
+        ms_str sid = {root->span_id, strlen(root->span_id)};
+        link_name(&c, root->name, span_is_tool(root), -1, 0, sid);
+        ms_code_ref g = {0};
+        g.kind = MS_CODE_SESSION_ID;
+        g.finding = -1;
+        g.subject = dup(&c, root->name);
+        g.detector = "gap";
+        g.confidence = MS_CONF_MEDIUM;
+        g.reason = n_sites ? fmt(&c, "%zu trace%s rooted in span %.*s record%s no session id; the "
+                                     "code sets one elsewhere (%s) but not on this path",
+                                 count, count == 1 ? "" : "s", (int)root->name.len,
+                                 root->name.ptr, count == 1 ? "s" : "", where)
+                           : fmt(&c, "%zu trace%s rooted in span %.*s record%s no session id, "
+                                     "and no code in the tree sets one",
+                                 count, count == 1 ? "" : "s", (int)root->name.len,
+                                 root->name.ptr, count == 1 ? "s" : "");
+        add(&c, &g);
+    }
+    if (c.rc != MS_OK) {
+        ms_code_links_free(l);
+        return nomem(err);
+    }
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, cmp_links);
+    *out = l;
+    return MS_OK;
+}
+
 MS_API void ms_code_links_free(ms_code_links *l)
 {
     if (!l)
