@@ -343,6 +343,21 @@ static void ranges(char *buf, size_t cap, const int64_t *t, size_t n)
     }
 }
 
+/* Words that say a message summarises the conversation (an app trimming
+ * its history with a summary). */
+static const char *const summary_words[] = {
+    "summary", "summarised", "summarized", "conversation so far", "earlier in this conversation",
+    "previous conversation", "Zusammenfassung", "r\303\251sum\303\251", "resumen",
+};
+
+static bool mentions_summary(ms_str text)
+{
+    for (size_t w = 0; w < N_OF(summary_words); w++)
+        if (mentions(text, msi_s(summary_words[w])))
+            return true;
+    return false;
+}
+
 /* ---- the transcript ---------------------------------------------------- */
 
 /* One user message or answer as it happened: what later histories should
@@ -810,6 +825,16 @@ static bool copy_sent(const struct state *st, const bool *used, size_t ne, size_
     return false;
 }
 
+/* Does the history open with a summary of the conversation? */
+static bool summarised(const struct sent *x)
+{
+    for (size_t i = 0; i < x->u && i < x->n; i++)
+        if ((x->m[i].role == MS_ROLE_SYSTEM || x->m[i].role == MS_ROLE_ASSISTANT) &&
+            mentions_summary(x->m[i].text))
+            return true;
+    return false;
+}
+
 enum { M_NONE = 0, M_EXACT, M_DUP, M_ALTERED };
 
 /* Turn k's history (what x holds before its user message) against what
@@ -925,15 +950,17 @@ static ms_code check_sent(struct state *st, size_t k, const struct sent *snt,
         const struct said *x = &st->said[first_new];
         /* a sliding window loses the oldest messages, a few at a time,
          * and keeps at least as many as it just lost */
-        bool window = n_kept >= WINDOW_MIN && n_kept >= n_new && last_new < min_kept;
+        bool prefix = last_new < min_kept && n_kept > 0;
+        bool summary = prefix && summarised(snt);
+        bool window = prefix && ((n_kept >= WINDOW_MIN && n_kept >= n_new) || summary);
         if (window && !st->window_reported) {
             st->window_reported = true;
             rc = add(st, "integrity.history_dropped", MS_SEV_WARN, t, snt->span, x->text,
                      "turn %zu sent %zu messages; the oldest %zu (turn%s %s) are missing while "
-                     "the last %zu are kept (a sliding window?); first missing: %s of turn %zu "
-                     "\"%s\"",
+                     "the last %zu are kept (%s); first missing: %s of turn %zu \"%s\"",
                      k + 1, snt->n, n_new, nt > 1 ? "s" : "", tb, n_kept,
-                     role_name(x->role), x->turn + 1, quote(a, x->text, QUOTE_MAX));
+                     summary ? "summarised" : "a sliding window?", role_name(x->role),
+                     x->turn + 1, quote(a, x->text, QUOTE_MAX));
         } else if (!window) {
             rc = add(st, "integrity.history_dropped", MS_SEV_ERROR, t, snt->span, x->text,
                      "turn %zu sent %zu message%s; the %zu message%s of turn%s %s %s missing; "
@@ -1149,6 +1176,11 @@ static bool prompt_changed(ms_str a, const ms_turn *ta, ms_str b, const ms_turn 
     if (cmp_text(ha, hb, true, false, at) == 0)
         return false;
     if (cut && (cmp_text(ha, hb, true, true, NULL) == 0 || cmp_text(hb, ha, true, true, NULL) == 0))
+        return false;
+    /* a summary of the conversation appended to the same prompt */
+    if (cmp_text(ha, hb, true, true, NULL) == 0 && mentions_summary((ms_str){b.ptr, b.len}))
+        return false;
+    if (cmp_text(hb, ha, true, true, NULL) == 0 && mentions_summary((ms_str){a.ptr, a.len}))
         return false;
     return true;
 }

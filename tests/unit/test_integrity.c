@@ -289,7 +289,25 @@ static void test_foreign(void **state)
                                    "transit. It is going to 7 Quay Lane, Bristol.",
                                    "u:Can I still change the delivery address?"},
              5);
-    want("summary", f, "integrity.history_dropped@3:warn", NULL); /* turn 1 summarised */
+    want("summary", f, "integrity.history_dropped@3:warn",
+         "turn 3 sent 5 messages; the oldest 2 (turn 1) are missing while the last 2 are kept "
+         "(summarised); first missing: user message of turn 1 \"Hello, I have a question about "
+         "my order A-1077.\"");
+    free(f);
+
+    /* a summary replacing many turns, keeping fewer than it lost */
+    f = fx_chat(drop_user, drop_reply, 6, NULL);
+    fx_input(f, 6,
+             (const char *const[]){"s:" SYS "\nSummary of the conversation so far: order A-1077, "
+                                   "espresso machine, in transit, tracking 1Z1077X.",
+                                   "u:And if it arrives damaged, can I get it replaced?",
+                                   "a:Could you tell me your order number? It looks like A-1234.",
+                                   "u:I told you already, it's the espresso machine order."},
+             4);
+    want("summary 2", f, "integrity.history_dropped@6:warn",
+         "turn 6 sent 4 messages; the oldest 8 (turns 1-4) are missing while the last 2 are kept "
+         "(summarised); first missing: user message of turn 1 \"Hello, I have a question about "
+         "my order A-1077.\"");
     free(f);
 }
 
