@@ -590,9 +590,15 @@ static ms_code run_friction(struct msi_ctx *c)
         if (cur->user.ptr && k > 0 &&
             table_find(&cur->ut, correction_phrases, N_OF(correction_phrases), &hit)) {
             cur->correction = true;
-            rc = add(c, "friction.correction", t, cur->user,
-                     "the user corrects turn %zu's answer (\"%s\"): \"%s\"", k, quote(a, hit, 40),
-                     uq);
+            if (ti[k - 1].answer.ptr)
+                rc = add(c, "friction.correction", t, cur->user,
+                         "the user corrects turn %zu's answer (\"%s\"): \"%s\"", k,
+                         quote(a, hit, 40), uq);
+            else
+                rc = add(c, "friction.correction", t, cur->user,
+                         "the user corrects the assistant (\"%s\") after turn %zu, which "
+                         "recorded no answer: \"%s\"",
+                         quote(a, hit, 40), k, uq);
             if (rc != MS_OK)
                 break;
         }

@@ -493,6 +493,18 @@ static void test_edges(void **state)
     ms_findings_free(fs);
     free(f);
 
+    /* a correction after a turn without an answer */
+    f = fx_new("s");
+    fx_turn(f, "Where is my order?", NULL, MS_STATE_ERROR);
+    fx_turn(f, "That's not what I asked, hello?", "Sorry.", MS_STATE_OK);
+    fx_turn(f, "Thanks.", "Bye.", MS_STATE_OK);
+    fs = run(f);
+    msg_eq(fs, "friction.correction", 2,
+           "the user corrects the assistant (\"That's not what I\") after turn 1, which recorded "
+           "no answer: \"That's not what I asked, hello?\"");
+    ms_findings_free(fs);
+    free(f);
+
     /* "never mind" right after a refusal */
     f = fx_new("s");
     fx_turn(f, "Change my address", "I'm unable to do that.", MS_STATE_OK);
