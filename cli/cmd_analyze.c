@@ -62,6 +62,7 @@ struct result {
     char *session_id;
     int64_t turns;
     ms_findings *f;
+    size_t turns_order; /* position in the session list, for a stable sort */
 };
 
 /* ---- escaping untrusted text ------------------------------------------- */
@@ -524,6 +525,47 @@ static int sev_order(const struct result *r)
     return ms_findings_max_severity(r->f);
 }
 
+/* --all: every session of the list, fetched many per store query */
+struct visit {
+    const struct ms_analyze_options *o;
+    struct result *rs;
+    size_t n, want;
+    struct cli_progress pr;
+    struct ms_error err;
+    bool failed;
+};
+
+static bool visit_one(void *ctx, const ms_session *s)
+{
+    struct visit *v = ctx;
+    if (v->n >= v->want)
+        return false;
+    struct result *r = &v->rs[v->n];
+    r->session_id = dup_str(s->session_id);
+    r->turns = (int64_t)s->n_turns;
+    if (!r->session_id || ms_analyze_session(s, v->o, &r->f, &v->err) != MS_OK) {
+        if (!r->session_id)
+            snprintf(v->err.msg, sizeof v->err.msg, "out of memory");
+        free(r->session_id);
+        r->session_id = NULL;
+        v->failed = true;
+        return false;
+    }
+    v->n++;
+    cli_progress_update(&v->pr, v->n, v->want);
+    return true;
+}
+
+/* Most severe sessions first, the list's order (first turn) among equals. */
+static int result_cmp(const void *x, const void *y)
+{
+    const struct result *a = x, *b = y;
+    int sa = sev_order(a), sb = sev_order(b);
+    if (sa != sb)
+        return sb - sa;
+    return (a->turns_order > b->turns_order) - (a->turns_order < b->turns_order);
+}
+
 int cmd_analyze(struct cli_globals *g, int argc, char **argv)
 {
     struct cli_experiments x = {0};
@@ -602,7 +644,7 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
                     rc = EXIT_WORK;
                     break;
                 }
-                strcpy(rules_buf, v);
+                memcpy(rules_buf, v, strlen(v) + 1);
                 o.n_rules = 0;
                 for (char *tok = rules_buf; tok && rc == EXIT_OK;) {
                     char *comma = strchr(tok, ',');
@@ -705,6 +747,7 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
         q.filter = filter;
         q.sort = MS_SORT_FIRST;
         q.ascending = true;
+        q.with_trace_ids = true;
         if (ms_sessions_list(store, &q, &l, &err) != MS_OK) {
             cli_store_error(g, &err);
             rc = EXIT_USAGE;
@@ -718,30 +761,29 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
         rc = EXIT_WORK;
         goto done;
     }
-    for (size_t k = 0; k < want; k++) {
-        char *sid = all ? dup_str(ms_session_list_at(l, k)->session_id) : NULL;
-        if (all && !sid) {
-            cli_error("analyze: out of memory");
+    if (all) {
+        struct visit vis = {&o, rs, 0, want, {0}, {0}, false};
+        cli_progress_start(&vis.pr, g, "analyzing sessions");
+        ms_code c = ms_sessions_foreach(store, l, visit_one, &vis, &vis.err);
+        cli_progress_end(&vis.pr);
+        n = vis.n;
+        if (c != MS_OK || vis.failed) {
+            if (c != MS_OK)
+                cli_store_error(g, &vis.err);
+            else
+                cli_error("analyze: %s", vis.err.msg);
             rc = EXIT_WORK;
             goto done;
         }
-        rc = analyze_one(g, store, &x, all ? sid : ids[k], &o, &rs[n]);
-        free(sid);
+        for (size_t i = 0; i < n; i++)
+            rs[i].turns_order = i;
+        qsort(rs, n, sizeof *rs, result_cmp);
+    }
+    for (size_t k = 0; !all && k < want; k++) {
+        rc = analyze_one(g, store, &x, ids[k], &o, &rs[n]);
         n++;
         if (rc)
             goto done;
-    }
-    if (all) {
-        /* most severe sessions first; list order (first turn) otherwise */
-        for (size_t i = 1; i < n; i++) {
-            struct result r = rs[i];
-            size_t j = i;
-            while (j > 0 && sev_order(&rs[j - 1]) < sev_order(&r)) {
-                rs[j] = rs[j - 1];
-                j--;
-            }
-            rs[j] = r;
-        }
     }
 
     struct msx_buf b;
