@@ -68,6 +68,21 @@ static int64_t sat_add(int64_t a, int64_t b)
     return a + b;
 }
 
+int64_t msi_sub(int64_t a, int64_t b)
+{
+    if (b < 0 && a > INT64_MAX + b)
+        return INT64_MAX;
+    if (b > 0 && a < INT64_MIN + b)
+        return INT64_MIN;
+    return a - b;
+}
+
+int64_t msi_span_ms(int64_t start_ns, int64_t end_ns)
+{
+    uint64_t d = (uint64_t)end_ns - (uint64_t)start_ns; /* end >= start: fits */
+    return (int64_t)(d / 1000000u);
+}
+
 void msi_turn_tokens(const ms_turn *t, struct msi_turn_info *ti)
 {
     ti->in = ti->out = ti->cached = ti->peak_in = -1;
@@ -373,7 +388,7 @@ static void fill_row(struct msi_report_row *row, const ms_session *s, const ms_f
             row->has_cached = true;
         }
     }
-    row->duration_ms = s->n_turns ? last_end - row->first_ms : 0;
+    row->duration_ms = s->n_turns ? msi_sub(last_end, row->first_ms) : 0;
     for (size_t i = 0; i < ms_findings_count(f); i++) {
         const ms_finding *x = ms_findings_at(f, i);
         row->by_sev[x->severity]++;

@@ -247,9 +247,7 @@ static void timeline(struct msx_buf *b, const ms_session *s, const struct msi_tu
         if (end > t1)
             t1 = end;
     }
-    int64_t span = t1 - t0 > 0 ? t1 - t0 : 1;
-    if (t1 < t0 || (t0 < 0 && t1 > INT64_MAX + t0))
-        span = 1;
+    int64_t span = msi_sub(t1, t0) > 0 ? msi_sub(t1, t0) : 1;
     msx_buf_addf(b,
                  "<svg class=\"chart timeline\" viewBox=\"0 0 %d %lld\" role=\"img\" "
                  "aria-label=\"timeline of the turns, idle gaps to scale\">"
@@ -259,7 +257,7 @@ static void timeline(struct msx_buf *b, const ms_session *s, const struct msi_tu
     int64_t last_label = -1000, prev_end_x = x0;
     for (size_t i = 0; i < s->n_turns; i++) {
         const ms_turn *t = &s->turns[i];
-        int64_t x = x0 + msi_muldiv(t->start_ms - t0, pw, span);
+        int64_t x = x0 + msi_muldiv(msi_sub(t->start_ms, t0), pw, span);
         int64_t w = t->latency_ms > 0 ? msi_muldiv(t->latency_ms, pw, span) : 0;
         if (x < x0)
             x = x0;
@@ -300,7 +298,7 @@ static void timeline(struct msx_buf *b, const ms_session *s, const struct msi_tu
     msx_buf_addf(b, "<text x=\"%lld\" y=\"12\">", (long long)x0);
     msi_time(b, t0);
     msx_buf_addf(b, "</text><text x=\"%lld\" y=\"12\" text-anchor=\"end\">+", (long long)(x0 + pw));
-    msi_duration(b, t1 - t0 >= 0 ? t1 - t0 : 0);
+    msi_duration(b, msi_sub(t1, t0));
     msx_buf_adds(b, "</text></svg>\n");
 }
 
@@ -597,7 +595,7 @@ static void span_tree(struct msx_buf *b, const ms_trace *t)
             msx_buf_adds(b, " <span class=\"st-ERROR\">ERROR</span>");
         msx_buf_adds(b, " <span class=\"dim\">");
         if (s->has_end && s->end_ns >= s->start_ns)
-            msi_duration(b, (s->end_ns - s->start_ns) / 1000000);
+            msi_duration(b, msi_span_ms(s->start_ns, s->end_ns));
         else
             msx_buf_adds(b, "running");
         msx_buf_adds(b, "</span></summary><div class=\"span-body\">span <code>");

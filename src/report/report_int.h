@@ -103,6 +103,10 @@ void msi_time(struct msx_buf *b, int64_t ms); /* RFC 3339 UTC */
 bool msi_is_root(const ms_finding *f);
 /* The turn's tokens: the trace's usage, else the sum of its spans'. */
 void msi_turn_tokens(const ms_turn *t, struct msi_turn_info *ti);
+/* a - b, saturated to int64. */
+int64_t msi_sub(int64_t a, int64_t b);
+/* A span's duration in ms (end >= start), exact for any int64 times. */
+int64_t msi_span_ms(int64_t start_ns, int64_t end_ns);
 /* a * b / c without overflow (c > 0), rounded down; clamps to int64. */
 int64_t msi_muldiv(int64_t a, int64_t b, int64_t c);
 /* Depth-first order of a trace's spans, children by start time; new

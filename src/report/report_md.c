@@ -149,7 +149,7 @@ static void span_list(struct msx_buf *b, const ms_trace *tr)
             msx_buf_adds(b, " **ERROR**");
         msx_buf_adds(b, " ");
         if (s->has_end && s->end_ns >= s->start_ns)
-            msi_duration(b, (s->end_ns - s->start_ns) / 1000000);
+            msi_duration(b, msi_span_ms(s->start_ns, s->end_ns));
         else
             msx_buf_adds(b, "running");
         msx_buf_adds(b, "\n");
