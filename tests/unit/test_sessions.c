@@ -223,6 +223,36 @@ static void test_group_filter(void **state)
     }
 }
 
+/* A trace naming two sessions is counted in the first by precedence and
+ * reported once. */
+static void test_conflict_warning(void **state)
+{
+    (void)state;
+    ms_kv meta[1] = {{S("mlflow.trace.session"), S("a")}};
+    ms_kv tags[1] = {{S("mlflow.trace.session"), S("b")}};
+    ms_trace t[2];
+    memset(t, 0, sizeof t);
+    t[0].info.trace_id = S("tr-1");
+    t[0].info.metadata = meta;
+    t[0].info.n_metadata = 1;
+    t[0].info.tags = tags;
+    t[0].info.n_tags = 1;
+    t[1].info.trace_id = S("tr-2");
+    t[1].info.metadata = meta;
+    t[1].info.n_metadata = 1;
+    const ms_trace *p[2] = {&t[0], &t[1]};
+    struct ms_session_query q = {0};
+    q.version = 1;
+    ms_session_list *l = NULL;
+    struct ms_error err = {0};
+    assert_int_equal(ms_sessions_group(p, 2, &q, &l, &err), MS_OK);
+    assert_int_equal(ms_session_list_count(l), 1);
+    assert_int_equal(ms_session_list_at(l, 0)->turns, 2);
+    assert_int_equal(ms_session_list_warning_count(l), 1);
+    assert_non_null(strstr(ms_session_list_warning(l, 0), "tr-1"));
+    ms_session_list_free(l);
+}
+
 /* ---- every store kind agrees ----------------------------------------- */
 
 static ms_session_list *list_of(const char *uri, const char *exp)
@@ -383,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_session_id_precedence),
         cmocka_unit_test(test_group_aggregates),
         cmocka_unit_test(test_group_filter),
+        cmocka_unit_test(test_conflict_warning),
         cmocka_unit_test(test_store_kinds_agree),
         cmocka_unit_test(test_foreach),
     };
