@@ -87,6 +87,8 @@ MS_API ms_code ms_code_link_to_json(const ms_code_ref *k, char **out, size_t *le
     jstr(&w, "reason", k->reason);
     msx_jw_keyz(&w, "detector");
     msx_jw_strz(&w, k->detector ? k->detector : "");
+    msx_jw_keyz(&w, "frame");
+    msx_jw_int(&w, k->frame);
     msx_jw_obj_end(&w);
     ms_code rc = msx_buf_status(&b);
     if (rc == MS_OK) {
