@@ -58,6 +58,19 @@ extern const struct msi_analyzer msi_analyzer_cause;
 /* Is rule id (or its family) selected by the options? */
 bool msi_rule_selected(const struct ms_analyze_options *o, const char *rule);
 
+/* Spans by id: the span ids sorted once per trace, so looking a span up
+ * (a parent, a tool call's span) is O(log n), not a scan: a runaway agent
+ * leaves tens of thousands of spans in one turn (spanindex.c). */
+struct msi_span_index {
+    const ms_span **by; /* sorted by span_id */
+    long *par;          /* each span's parent index, -1 for none */
+    const ms_trace *t;
+};
+/* Builds the index of t's spans in arena a; false when out of memory. */
+bool msi_span_index_build(struct msx_arena *a, const ms_trace *t, struct msi_span_index *x);
+/* Index of the span with this id (hex, as ms_span.span_id), or -1. */
+long msi_span_find(const struct msi_span_index *x, ms_str id);
+
 /* ms_str from a C string ({NULL,0} for NULL). */
 static inline ms_str msi_s(const char *p)
 {

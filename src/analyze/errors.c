@@ -138,56 +138,6 @@ static bool same_error(const struct span_err *anc, const struct span_err *desc)
     return strcmp(x, y) == 0;
 }
 
-/* Spans by id: the span ids sorted once per trace, so looking a span up
- * (a parent, a tool call's span) is O(log n), not a scan: a runaway agent
- * leaves tens of thousands of spans in one turn. */
-struct span_index {
-    const ms_span **by; /* sorted by span_id */
-    long *par;          /* each span's parent index, -1 for none */
-    const ms_trace *t;
-};
-
-static int cmp_span_id(const void *a, const void *b)
-{
-    return strcmp((*(const ms_span *const *)a)->span_id, (*(const ms_span *const *)b)->span_id);
-}
-
-static int cmp_key_span(const void *key, const void *elem)
-{
-    return strcmp((const char *)key, (*(const ms_span *const *)elem)->span_id);
-}
-
-/* Index of the span with this id (hex, as ms_span.span_id), or -1. */
-static long span_find(const struct span_index *x, ms_str id)
-{
-    char key[17];
-    if (!x->t || id.len == 0 || id.len >= sizeof key)
-        return -1;
-    memcpy(key, id.ptr, id.len);
-    key[id.len] = '\0';
-    const ms_span *const *hit =
-        bsearch(key, x->by, x->t->n_spans, sizeof *x->by, cmp_key_span);
-    return hit ? (long)(*hit - x->t->spans) : -1;
-}
-
-static bool span_index_build(struct msx_arena *a, const ms_trace *t, struct span_index *x)
-{
-    size_t n = t->n_spans;
-    x->t = t;
-    x->par = msx_arena_alloc(a, (n ? n : 1) * sizeof *x->par);
-    x->by = msx_arena_alloc(a, (n ? n : 1) * sizeof *x->by);
-    if (!x->par || !x->by)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        x->by[i] = &t->spans[i];
-    qsort(x->by, n, sizeof *x->by, cmp_span_id);
-    for (size_t i = 0; i < n; i++) {
-        long p = t->spans[i].parent_id[0] ? span_find(x, msi_s(t->spans[i].parent_id)) : -1;
-        x->par[i] = p == (long)i ? -1 : p;
-    }
-    return true;
-}
-
 
 /* Marks each failing ancestor that repeats a descendant's exception as
  * propagated: the exception was raised below it. */
@@ -562,13 +512,13 @@ static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site
     struct span_err *es = msx_arena_calloc(c->tmp, tr->n_spans ? tr->n_spans : 1, sizeof *es);
     if (!es)
         return MS_E_NOMEM;
-    struct span_index ix;
-    if (!span_index_build(c->tmp, tr, &ix))
+    struct msi_span_index ix;
+    if (!msi_span_index_build(c->tmp, tr, &ix))
         return MS_E_NOMEM;
     for (size_t i = 0; i < tr->n_spans; i++)
         read_span_err(&tr->spans[i], &es[i]);
     for (size_t k = 0; k < tu->n_tools; k++) {
-        long si = span_find(&ix, tu->tools[k].span_id);
+        long si = msi_span_find(&ix, tu->tools[k].span_id);
         if (si >= 0)
             es[si].is_tool = true;
     }
@@ -682,7 +632,7 @@ static ms_code turn_errors(struct msi_ctx *c, const ms_turn *tu, struct err_site
             const ms_tool_call *tc = &tu->tools[k];
             if (tc->failed || !result_is_error(tc->result))
                 continue;
-            long si = span_find(&ix, tc->span_id);
+            long si = msi_span_find(&ix, tc->span_id);
             if (si >= 0 && es[si].failed)
                 continue;
             ms_code rc = tool_error_result(c, tu, tc->name, tc->span_id, si, tc->result, site,

@@ -53,56 +53,6 @@ static bool str_eqz(ms_str a, const char *z)
     return str_eq(a, msi_s(z));
 }
 
-/* Spans by id: the span ids sorted once per trace, so looking a span up
- * (a parent, a tool call's span) is O(log n), not a scan: a runaway agent
- * leaves tens of thousands of spans in one turn. */
-struct span_index {
-    const ms_span **by; /* sorted by span_id */
-    long *par;          /* each span's parent index, -1 for none */
-    const ms_trace *t;
-};
-
-static int cmp_span_id(const void *a, const void *b)
-{
-    return strcmp((*(const ms_span *const *)a)->span_id, (*(const ms_span *const *)b)->span_id);
-}
-
-static int cmp_key_span(const void *key, const void *elem)
-{
-    return strcmp((const char *)key, (*(const ms_span *const *)elem)->span_id);
-}
-
-/* Index of the span with this id (hex, as ms_span.span_id), or -1. */
-static long span_find(const struct span_index *x, ms_str id)
-{
-    char key[17];
-    if (!x->t || id.len == 0 || id.len >= sizeof key)
-        return -1;
-    memcpy(key, id.ptr, id.len);
-    key[id.len] = '\0';
-    const ms_span *const *hit =
-        bsearch(key, x->by, x->t->n_spans, sizeof *x->by, cmp_key_span);
-    return hit ? (long)(*hit - x->t->spans) : -1;
-}
-
-static bool span_index_build(struct msx_arena *a, const ms_trace *t, struct span_index *x)
-{
-    size_t n = t->n_spans;
-    x->t = t;
-    x->par = msx_arena_alloc(a, (n ? n : 1) * sizeof *x->par);
-    x->by = msx_arena_alloc(a, (n ? n : 1) * sizeof *x->by);
-    if (!x->par || !x->by)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        x->by[i] = &t->spans[i];
-    qsort(x->by, n, sizeof *x->by, cmp_span_id);
-    for (size_t i = 0; i < n; i++) {
-        long p = t->spans[i].parent_id[0] ? span_find(x, msi_s(t->spans[i].parent_id)) : -1;
-        x->par[i] = p == (long)i ? -1 : p;
-    }
-    return true;
-}
-
 /* ---- tool calls ---------------------------------------------------------- */
 
 struct call {
@@ -198,8 +148,8 @@ static ms_code collect_calls(struct msi_ctx *c, struct call **out, size_t *n_out
     for (size_t t = 0; t < s->n_turns; t++) {
         const ms_turn *tu = &s->turns[t];
         if (tu->n_tools) {
-            struct span_index ix = {NULL, NULL, NULL};
-            if (tu->trace && !span_index_build(c->tmp, tu->trace, &ix))
+            struct msi_span_index ix = {NULL, NULL, NULL};
+            if (tu->trace && !msi_span_index_build(c->tmp, tu->trace, &ix))
                 return MS_E_NOMEM;
             for (size_t k = 0; k < tu->n_tools; k++) {
                 struct call *cl = &calls[n++];
@@ -208,7 +158,7 @@ static ms_code collect_calls(struct msi_ctx *c, struct call **out, size_t *n_out
                 cl->args = squeeze(c->tmp, tu->tools[k].arguments);
                 cl->result = tu->tools[k].result;
                 cl->span_id = tu->tools[k].span_id;
-                cl->span_index = span_find(&ix, cl->span_id);
+                cl->span_index = msi_span_find(&ix, cl->span_id);
                 if (tu->tools[k].arguments.len && !cl->args.ptr)
                     return MS_E_NOMEM;
             }
@@ -467,8 +417,8 @@ static ms_code error_loops(struct msi_ctx *c)
             n++;
         }
         /* an ancestor repeating a descendant's exception only passed it on */
-        struct span_index ix = {NULL, NULL, NULL};
-        if (tr && !span_index_build(c->tmp, tr, &ix))
+        struct msi_span_index ix = {NULL, NULL, NULL};
+        if (tr && !msi_span_index_build(c->tmp, tr, &ix))
             return MS_E_NOMEM;
         long *par = NULL, *slot = NULL;
         if (n > from + 1) {
@@ -498,7 +448,7 @@ static ms_code error_loops(struct msi_ctx *c)
         /* failed tool calls the spans do not show */
         for (size_t q = 0; q < tu->n_tools; q++) {
             const ms_tool_call *tc = &tu->tools[q];
-            if (!tc->failed || span_find(&ix, tc->span_id) >= 0)
+            if (!tc->failed || msi_span_find(&ix, tc->span_id) >= 0)
                 continue;
             struct raise *r = &rs[n++];
             r->turn = t;
