@@ -22,6 +22,16 @@ struct cli_globals {
     bool progress;            /* stderr is a terminal and not --quiet */
 };
 
+/* ---- untrusted text (text.c) ---- */
+struct msx_buf;
+/* CLI_ESC_TERM: line breaks kept (newline + indent); CLI_ESC_LINE: on one
+ * line (a break becomes a space); CLI_ESC_MD: Markdown, specials escaped. */
+enum cli_esc { CLI_ESC_TERM, CLI_ESC_LINE, CLI_ESC_MD };
+/* Appends s: control characters and C1 controls as visible escapes, bidi
+ * overrides as \uXXXX, invalid UTF-8 as U+FFFD; cut at max bytes (0: no
+ * cut) on a character boundary, marked with an ellipsis. */
+void cli_put_text(struct msx_buf *b, ms_str s, size_t max, enum cli_esc mode, const char *indent);
+
 /* ---- terminal manners (term.c) ---- */
 enum cli_style { CLI_BOLD, CLI_DIM, CLI_RED, CLI_YELLOW, CLI_GREEN, CLI_CYAN, CLI_RESET };
 /* The escape sequence of a style, or "" when colour is off. */

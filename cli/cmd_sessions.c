@@ -69,30 +69,25 @@ static void when(struct msx_buf *b, int64_t ms)
     msx_rfc3339_format_ns(b, ms * 1000000);
 }
 
-/* Untrusted text for one table cell: control characters (ESC included)
- * become visible escapes, newlines a space; cut to max bytes. */
+/* Untrusted text for one table cell, on one line, cut to max bytes; in
+ * Markdown the table's specials are escaped too. */
 static void cell_text(struct msx_buf *b, ms_str s, size_t max, bool md)
 {
-    size_t n = s.len;
-    bool cut = false;
-    if (max && n > max) {
-        n = msx_utf8_cut(s.ptr, s.len, max);
-        cut = true;
+    if (!md) {
+        cli_put_text(b, s, max, CLI_ESC_LINE, NULL);
+        return;
     }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '\n' || c == '\r' || c == '\t')
-            msx_buf_addc(b, ' ');
-        else if (c < 0x20 || c == 0x7f)
-            msx_buf_addf(b, "\\x%02x", c);
-        else if (md && (c == '|' || c == '\\' || c == '`' || c == '*' || c == '_' || c == '<' ||
-                        c == '>' || c == '[' || c == ']'))
-            msx_buf_addc(b, '\\'), msx_buf_addc(b, (char)c);
-        else
-            msx_buf_addc(b, (char)c);
+    struct msx_buf line;
+    msx_buf_init(&line, MSX_CAP_OUTPUT);
+    cli_put_text(&line, s, max, CLI_ESC_LINE, NULL);
+    for (size_t i = 0; i < line.len; i++) {
+        char c = line.ptr[i];
+        if (c == '|' || c == '\\' || c == '`' || c == '*' || c == '_' || c == '<' || c == '>' ||
+            c == '[' || c == ']')
+            msx_buf_addc(b, '\\');
+        msx_buf_addc(b, c);
     }
-    if (cut)
-        msx_buf_adds(b, "\xe2\x80\xa6");
+    msx_buf_release(&line);
 }
 
 static void score_text(struct msx_buf *b, const ms_session_summary *s, bool md)

@@ -59,78 +59,9 @@ static void turn_usage(FILE *out)
 
 /* ---- escaping ---------------------------------------------------------- */
 
-enum esc { ESC_TERM, ESC_TERM_LINE, ESC_MD };
-
-/* Untrusted text: control characters and C1 controls as visible escapes,
- * invalid UTF-8 as U+FFFD, Markdown punctuation escaped for ESC_MD. Line
- * breaks: a space for ESC_TERM_LINE, else newline + indent (and "> " in
- * Markdown block quotes, given as indent). Cut at max bytes (0: none) on a
- * code point boundary, marked with an ellipsis. */
-static void put_text(struct msx_buf *b, ms_str s, size_t max, enum esc mode, const char *indent)
+static void put_z(struct msx_buf *b, const char *z, size_t max, enum cli_esc mode)
 {
-    const unsigned char *p = (const unsigned char *)(s.ptr ? s.ptr : "");
-    size_t n = s.len, i = 0;
-    bool cut = false;
-    if (max && n > max) {
-        n = msx_utf8_cut((const char *)p, s.len, max);
-        cut = true;
-    }
-    bool line_start = false;
-    while (i < n) {
-        bool at_start = line_start;
-        line_start = false;
-        unsigned cp;
-        size_t k = msx_utf8_decode(p, n, i, &cp);
-        if (k == 0) {
-            msx_buf_adds(b, "\xef\xbf\xbd");
-            i++;
-            continue;
-        }
-        if (cp == '\n') {
-            if (mode == ESC_TERM_LINE)
-                msx_buf_addc(b, ' ');
-            else {
-                msx_buf_addc(b, '\n');
-                msx_buf_adds(b, indent ? indent : "");
-                line_start = true;
-            }
-        } else if (cp == '\r') {
-            if (!(i + 1 < n && p[i + 1] == '\n'))
-                msx_buf_adds(b, "\\r");
-        } else if (cp == '\t') {
-            msx_buf_adds(b, mode == ESC_MD ? " " : "\t");
-        } else if (cp < 0x20 || cp == 0x7f) {
-            msx_buf_addf(b, "\\x%02x", cp);
-        } else if (cp >= 0x80 && cp <= 0x9f) {
-            msx_buf_addf(b, "\\u%04x", cp);
-        } else if (cp == 0x202e || cp == 0x202d || cp == 0x2066 || cp == 0x2067 ||
-                   cp == 0x2068 || cp == 0x2069 || cp == 0x202a || cp == 0x202b ||
-                   cp == 0x202c) {
-            msx_buf_addf(b, "\\u%04x", cp); /* bidi overrides reorder what follows */
-        } else if (mode == ESC_MD && cp < 0x80 &&
-                   (strchr("\\`*_[]<>#|&!~", (int)cp) || (at_start && strchr("-+=", (int)cp)))) {
-            if (cp == '&')
-                msx_buf_adds(b, "&amp;");
-            else if (cp == '<')
-                msx_buf_adds(b, "&lt;");
-            else if (cp == '>')
-                msx_buf_adds(b, "&gt;");
-            else {
-                msx_buf_addc(b, '\\');
-                msx_buf_addc(b, (char)cp);
-            }
-        } else {
-            msx_buf_add(b, p + i, k);
-        }
-        i += k;
-    }
-    if (cut)
-        msx_buf_adds(b, "\xe2\x80\xa6");
-}
-
-static void put_z(struct msx_buf *b, const char *z, size_t max, enum esc mode)
-{
-    put_text(b, (ms_str){z, z ? strlen(z) : 0}, max, mode, NULL);
+    cli_put_text(b, (ms_str){z, z ? strlen(z) : 0}, max, mode, NULL);
 }
 
 /* Exact int64 arithmetic that saturates instead of overflowing: hostile
@@ -273,15 +204,15 @@ static void failure_text(struct msx_buf *b, const ms_trace *t, bool md)
             if (!(e->name.len == 9 && memcmp(e->name.ptr, "exception", 9) == 0))
                 continue;
             msx_buf_adds(b, ": ");
-            put_text(b, event_attr(e, "exception.type"), CUT_LINE, md ? ESC_MD : ESC_TERM_LINE, NULL);
+            cli_put_text(b, event_attr(e, "exception.type"), CUT_LINE, md ? CLI_ESC_MD : CLI_ESC_LINE, NULL);
             msx_buf_adds(b, ": ");
-            put_text(b, event_attr(e, "exception.message"), CUT_MESSAGE,
-                     md ? ESC_MD : ESC_TERM_LINE, NULL);
+            cli_put_text(b, event_attr(e, "exception.message"), CUT_MESSAGE,
+                     md ? CLI_ESC_MD : CLI_ESC_LINE, NULL);
             return;
         }
         if (s->status_message.len) {
             msx_buf_adds(b, ": ");
-            put_text(b, s->status_message, CUT_MESSAGE, md ? ESC_MD : ESC_TERM_LINE, NULL);
+            cli_put_text(b, s->status_message, CUT_MESSAGE, md ? CLI_ESC_MD : CLI_ESC_LINE, NULL);
         }
         return;
     }
@@ -302,80 +233,80 @@ static ms_str serialized_value(msx_json_parser *p, ms_str ser)
 
 static void assessment_line(struct msx_buf *b, const ms_assessment *as, size_t max, bool md)
 {
-    enum esc m = md ? ESC_MD : ESC_TERM_LINE;
+    enum cli_esc m = md ? CLI_ESC_MD : CLI_ESC_LINE;
     msx_buf_adds(b, md ? "- assessment " : "  assessment ");
-    put_text(b, as->name, CUT_LINE, m, NULL);
+    cli_put_text(b, as->name, CUT_LINE, m, NULL);
     if (as->has_error) {
         msx_buf_adds(b, ": scorer error");
         if (as->error_code.len) {
             msx_buf_adds(b, " ");
-            put_text(b, as->error_code, CUT_LINE, m, NULL);
+            cli_put_text(b, as->error_code, CUT_LINE, m, NULL);
         }
         if (as->error_message.len) {
             msx_buf_adds(b, ": ");
-            put_text(b, as->error_message, max, m, NULL);
+            cli_put_text(b, as->error_message, max, m, NULL);
         }
     } else {
         msx_buf_adds(b, "=");
         msx_json_parser *p = msx_json_parser_new();
         ms_str v = serialized_value(p, as->value_json.ptr ? as->value_json : as->serialized_json);
-        put_text(b, v.ptr ? plain_value(v) : (ms_str){"null", 4}, max, m, NULL);
+        cli_put_text(b, v.ptr ? plain_value(v) : (ms_str){"null", 4}, max, m, NULL);
         msx_json_parser_free(p);
     }
     msx_buf_adds(b, " (");
-    put_text(b, as->source_type.len ? as->source_type : (ms_str){"?", 1}, CUT_LINE, m, NULL);
+    cli_put_text(b, as->source_type.len ? as->source_type : (ms_str){"?", 1}, CUT_LINE, m, NULL);
     if (as->source_id.len) {
         msx_buf_adds(b, " ");
-        put_text(b, as->source_id, CUT_LINE, m, NULL);
+        cli_put_text(b, as->source_id, CUT_LINE, m, NULL);
     }
     msx_buf_adds(b, ")");
     if (as->span_id.len) {
         msx_buf_adds(b, " on span ");
-        put_text(b, as->span_id, CUT_LINE, m, NULL);
+        cli_put_text(b, as->span_id, CUT_LINE, m, NULL);
     }
     if (as->has_valid && !as->valid)
         msx_buf_adds(b, " [overridden]");
     if (as->rationale.len) {
         msx_buf_adds(b, md ? ": " : ": ");
-        put_text(b, as->rationale, max, m, NULL);
+        cli_put_text(b, as->rationale, max, m, NULL);
     }
     msx_buf_addc(b, '\n');
 }
 
 static void tool_line(struct msx_buf *b, const ms_tool_call *tc, size_t max, bool md)
 {
-    enum esc m = md ? ESC_MD : ESC_TERM_LINE;
+    enum cli_esc m = md ? CLI_ESC_MD : CLI_ESC_LINE;
     msx_buf_adds(b, md ? "- tool " : "  tool ");
-    put_text(b, tc->name, CUT_LINE, m, NULL);
+    cli_put_text(b, tc->name, CUT_LINE, m, NULL);
     msx_buf_adds(b, " ");
-    put_text(b, tc->arguments.ptr ? tc->arguments : (ms_str){"-", 1}, max, m, NULL);
+    cli_put_text(b, tc->arguments.ptr ? tc->arguments : (ms_str){"-", 1}, max, m, NULL);
     if (tc->failed) {
         msx_buf_adds(b, " FAILED");
         if (tc->error.len) {
             msx_buf_adds(b, ": ");
-            put_text(b, tc->error, max, m, NULL);
+            cli_put_text(b, tc->error, max, m, NULL);
         }
     } else if (tc->result.ptr) {
         msx_buf_adds(b, " -> ");
-        put_text(b, tc->result, max, m, NULL);
+        cli_put_text(b, tc->result, max, m, NULL);
     }
     msx_buf_addc(b, '\n');
 }
 
 static void doc_line(struct msx_buf *b, const ms_document *d, size_t max, bool md)
 {
-    enum esc m = md ? ESC_MD : ESC_TERM_LINE;
+    enum cli_esc m = md ? CLI_ESC_MD : CLI_ESC_LINE;
     msx_buf_addf(b, md ? "- document %lld " : "  document %lld ", (long long)d->rank);
     if (d->id.len) {
-        put_text(b, d->id, CUT_LINE, m, NULL);
+        cli_put_text(b, d->id, CUT_LINE, m, NULL);
         msx_buf_adds(b, " ");
     }
     if (d->uri.len) {
-        put_text(b, d->uri, CUT_LINE, m, NULL);
+        cli_put_text(b, d->uri, CUT_LINE, m, NULL);
         msx_buf_adds(b, " ");
     }
     msx_buf_adds(b, "\"");
-    put_text(b, d->text, max, m, NULL);
+    cli_put_text(b, d->text, max, m, NULL);
     msx_buf_adds(b, "\"\n");
 }
 
@@ -390,7 +321,7 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
 {
     const ms_trace_info *in = &t->trace->info;
     size_t max = full ? 0 : CUT_MESSAGE, lmax = full ? 0 : CUT_LINE;
-    enum esc m = md ? ESC_MD : ESC_TERM;
+    enum cli_esc m = md ? CLI_ESC_MD : CLI_ESC_TERM;
     if (md)
         msx_buf_addf(b, "\n## Turn %lld of %lld\n\n", (long long)t->index, (long long)n_turns);
     else
@@ -411,7 +342,7 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
     msx_buf_adds(b, ms_trace_state_name(in->state));
     msx_buf_adds(b, st(CLI_RESET, md));
     msx_buf_adds(b, md ? " · " : "  ");
-    put_text(b, in->trace_id, 0, md ? ESC_MD : ESC_TERM_LINE, NULL);
+    cli_put_text(b, in->trace_id, 0, md ? CLI_ESC_MD : CLI_ESC_LINE, NULL);
     msx_buf_adds(b, md ? "\n\n" : "\n");
     for (size_t i = 0; i < in->n_assessments; i++)
         assessment_line(b, &in->assessments[i], lmax, md);
@@ -430,12 +361,12 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
         const ms_message *msg = &t->input[i];
         if (md) {
             msx_buf_addf(b, "> **%s:** ", role_name(msg->role));
-            put_text(b, msg->text, max, m, "> ");
+            cli_put_text(b, msg->text, max, m, "> ");
             msx_buf_adds(b, "\n\n");
         } else {
             msx_buf_addf(b, "  %s%s:%s ", st(CLI_CYAN, md), role_name(msg->role),
                          st(CLI_RESET, md));
-            put_text(b, msg->text, max, m, "    ");
+            cli_put_text(b, msg->text, max, m, "    ");
             msx_buf_addc(b, '\n');
         }
     }
@@ -449,11 +380,11 @@ static void turn_text(struct msx_buf *b, const ms_turn *t, int64_t n_turns, bool
         const ms_message *msg = &t->output[i];
         if (md) {
             msx_buf_adds(b, "> **assistant:** ");
-            put_text(b, msg->text, max, m, "> ");
+            cli_put_text(b, msg->text, max, m, "> ");
             msx_buf_adds(b, "\n\n");
         } else {
             msx_buf_addf(b, "  %sassistant:%s ", st(CLI_GREEN, md), st(CLI_RESET, md));
-            put_text(b, msg->text, max, m, "    ");
+            cli_put_text(b, msg->text, max, m, "    ");
             msx_buf_addc(b, '\n');
         }
     }
@@ -713,7 +644,7 @@ int cmd_sessions_show(struct cli_globals *g, int argc, char **argv)
         if (err.code == MS_E_NOTFOUND) {
             struct msx_buf b;
             msx_buf_init(&b, MSX_CAP_LINE);
-            put_z(&b, sid, 200, ESC_TERM_LINE);
+            put_z(&b, sid, 200, CLI_ESC_LINE);
             msx_buf_addc(&b, 0);
             cli_error("sessions show: no session '%s'", b.ptr ? b.ptr : "");
             msx_buf_release(&b);
@@ -761,15 +692,15 @@ int cmd_sessions_show(struct cli_globals *g, int argc, char **argv)
                 msx_jw_arr_begin(&w);
             } else if (fmt == F_MD) {
                 msx_buf_adds(&b, "# Session ");
-                put_text(&b, sess, 0, ESC_MD, NULL);
+                cli_put_text(&b, sess, 0, CLI_ESC_MD, NULL);
                 msx_buf_adds(&b, "\n\nuser ");
-                put_text(&b, user.len ? user : (ms_str){"-", 1}, 0, ESC_MD, NULL);
+                cli_put_text(&b, user.len ? user : (ms_str){"-", 1}, 0, CLI_ESC_MD, NULL);
                 msx_buf_addf(&b, " · %lld turn%s\n", (long long)n_turns, n_turns == 1 ? "" : "s");
             } else {
                 msx_buf_adds(&b, "session ");
-                put_text(&b, sess, 0, ESC_TERM_LINE, NULL);
+                cli_put_text(&b, sess, 0, CLI_ESC_LINE, NULL);
                 msx_buf_adds(&b, "  user ");
-                put_text(&b, user.len ? user : (ms_str){"-", 1}, 0, ESC_TERM_LINE, NULL);
+                cli_put_text(&b, user.len ? user : (ms_str){"-", 1}, 0, CLI_ESC_LINE, NULL);
                 msx_buf_addf(&b, "  %lld turn%s\n", (long long)n_turns, n_turns == 1 ? "" : "s");
             }
         }
@@ -983,10 +914,10 @@ static void span_text(struct msx_buf *b, const ms_span *s, int depth, bool full)
     memset(ind, ' ', (size_t)d * 2);
     ind[d * 2] = '\0';
     msx_buf_adds(b, ind);
-    put_text(b, s->span_type.len ? s->span_type : (ms_str){"UNKNOWN", 7}, CUT_LINE, ESC_TERM_LINE,
+    cli_put_text(b, s->span_type.len ? s->span_type : (ms_str){"UNKNOWN", 7}, CUT_LINE, CLI_ESC_LINE,
              NULL);
     msx_buf_adds(b, " ");
-    put_text(b, s->name, full ? 0 : CUT_LINE, ESC_TERM_LINE, NULL);
+    cli_put_text(b, s->name, full ? 0 : CUT_LINE, CLI_ESC_LINE, NULL);
     msx_buf_adds(b, "  ");
     if (s->has_end)
         dur(b, sat_sub(s->end_ns, s->start_ns) / 1000000);
@@ -1003,22 +934,22 @@ static void span_text(struct msx_buf *b, const ms_span *s, int depth, bool full)
         if (!(e->name.len == 9 && memcmp(e->name.ptr, "exception", 9) == 0))
             continue;
         msx_buf_addf(b, "%s  exception ", ind);
-        put_text(b, event_attr(e, "exception.type"), CUT_LINE, ESC_TERM_LINE, NULL);
+        cli_put_text(b, event_attr(e, "exception.type"), CUT_LINE, CLI_ESC_LINE, NULL);
         msx_buf_adds(b, ": ");
-        put_text(b, event_attr(e, "exception.message"), full ? 0 : CUT_SPAN_IO, ESC_TERM_LINE,
+        cli_put_text(b, event_attr(e, "exception.message"), full ? 0 : CUT_SPAN_IO, CLI_ESC_LINE,
                  NULL);
         msx_buf_addc(b, '\n');
         ms_str fr[64];
         size_t nf = frames(event_attr(e, "exception.stacktrace"), fr, full ? 0 : CUT_FRAMES);
         for (size_t q = 0; q < nf; q++) {
             msx_buf_addf(b, "%s    ", ind);
-            put_text(b, fr[q], 0, ESC_TERM_LINE, NULL);
+            cli_put_text(b, fr[q], 0, CLI_ESC_LINE, NULL);
             msx_buf_addc(b, '\n');
         }
     }
     if (s->status == MS_STATUS_ERROR && s->status_message.len && !s->n_events) {
         msx_buf_addf(b, "%s  status: ", ind);
-        put_text(b, s->status_message, full ? 0 : CUT_SPAN_IO, ESC_TERM_LINE, NULL);
+        cli_put_text(b, s->status_message, full ? 0 : CUT_SPAN_IO, CLI_ESC_LINE, NULL);
         msx_buf_addc(b, '\n');
     }
     for (int o = 0; o < 2; o++) {
@@ -1026,7 +957,7 @@ static void span_text(struct msx_buf *b, const ms_span *s, int depth, bool full)
         ms_str v = span_io(s, o == 1, &owned);
         if (v.ptr) {
             msx_buf_addf(b, "%s  %s ", ind, o ? "out:" : "in: ");
-            put_text(b, v, full ? 0 : CUT_SPAN_IO, ESC_TERM_LINE, NULL);
+            cli_put_text(b, v, full ? 0 : CUT_SPAN_IO, CLI_ESC_LINE, NULL);
             msx_buf_addc(b, '\n');
         }
         free(owned);
@@ -1133,7 +1064,7 @@ int cmd_turn(struct cli_globals *g, int argc, char **argv)
         if (err.code == MS_E_NOTFOUND || (set && ms_trace_set_count(set) == 0)) {
             struct msx_buf e;
             msx_buf_init(&e, MSX_CAP_LINE);
-            put_z(&e, tid, 200, ESC_TERM_LINE);
+            put_z(&e, tid, 200, CLI_ESC_LINE);
             msx_buf_addc(&e, 0);
             cli_error("turn: no trace '%s'", e.ptr ? e.ptr : "");
             msx_buf_release(&e);
@@ -1189,7 +1120,7 @@ int cmd_turn(struct cli_globals *g, int argc, char **argv)
         msx_buf_addc(&b, '\n');
     } else {
         msx_buf_adds(&b, "trace ");
-        put_text(&b, in->trace_id, 0, ESC_TERM_LINE, NULL);
+        cli_put_text(&b, in->trace_id, 0, CLI_ESC_LINE, NULL);
         msx_buf_addf(&b, "  %s  ", ms_trace_state_name(in->state));
         msx_rfc3339_format_ns(&b, ms_to_ns(in->request_time_ms));
         msx_buf_adds(&b, "  latency ");
@@ -1199,7 +1130,7 @@ int cmd_turn(struct cli_globals *g, int argc, char **argv)
         ms_str sess = ms_trace_session_id(t, NULL, NULL);
         if (sess.len) {
             msx_buf_adds(&b, "  session ");
-            put_text(&b, sess, CUT_LINE, ESC_TERM_LINE, NULL);
+            cli_put_text(&b, sess, CUT_LINE, CLI_ESC_LINE, NULL);
         }
         msx_buf_addf(&b, "\n%zu span%s\n\n", t->n_spans, t->n_spans == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++) {

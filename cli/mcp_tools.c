@@ -98,23 +98,7 @@ static void experiments(struct mcp_server *srv, const char *exp, const char **on
 /* Untrusted text on one line, cut to max bytes with an ellipsis. */
 static void text(struct msx_buf *b, ms_str s, size_t max)
 {
-    size_t n = s.len;
-    bool cut = false;
-    if (max && n > max) {
-        n = msx_utf8_cut(s.ptr, s.len, max);
-        cut = true;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        if (c == '\n' || c == '\r' || c == '\t')
-            msx_buf_addc(b, ' ');
-        else if (c < 0x20 || c == 0x7f)
-            msx_buf_addf(b, "\\x%02x", c);
-        else
-            msx_buf_addc(b, (char)c);
-    }
-    if (cut)
-        msx_buf_adds(b, "\xe2\x80\xa6");
+    cli_put_text(b, s, max, CLI_ESC_LINE, NULL);
 }
 
 static void when(struct msx_buf *b, int64_t ms)
