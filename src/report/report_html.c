@@ -223,12 +223,12 @@ void msi_html_head(struct ms_report *r, struct msx_buf *b)
 static const char *turn_fill(const struct msi_turn_info *ti)
 {
     if (ti->is_cause)
-        return "var(--cause)";
+        return "#c62828";
     if (ti->is_symptom)
-        return "var(--symptom)";
+        return "#ef6c00";
     if (ti->is_error)
-        return "var(--err)";
-    return "var(--ok)";
+        return "#8e0000";
+    return "#3949ab";
 }
 
 /* Turns as bars on one time axis, idle gaps to scale. */
@@ -339,7 +339,7 @@ static void token_chart(struct msx_buf *b, const ms_session *s, const struct msi
         int64_t unc = c <= in ? in - c : in;
         int64_t yb = top + ph;
         const int64_t vals[3] = {unc, c, out};
-        static const char *const fills[3] = {"var(--in)", "var(--cached)", "var(--out)"};
+        static const char *const fills[3] = {"#5c6bc0", "#9fa8da", "#43a047"};
         static const char *const names[3] = {"input (not cached)", "cached input", "output"};
         for (int k = 0; k < 3; k++) {
             int64_t hh = max ? msi_muldiv(vals[k], ph, max) : 0;
@@ -357,7 +357,7 @@ static void token_chart(struct msx_buf *b, const ms_session *s, const struct msi
                          "<rect x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"%lld\" fill=\"none\" "
                          "stroke=\"%s\" stroke-width=\"2\"/>",
                          (long long)(x - 2), (long long)top, (long long)(bw + 4), (long long)ph,
-                         ti[i].is_cause ? "var(--cause)" : "var(--symptom)");
+                         ti[i].is_cause ? "#c62828" : "#ef6c00");
         if (i % (size_t)every == 0)
             msx_buf_addf(b, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\">%lld</text>",
                          (long long)(x + bw / 2), (long long)(top + ph + 14),
@@ -913,7 +913,7 @@ static void failure_chart(struct msx_buf *b, const ms_patterns_result *pr)
         if (hh > 0)
             msx_buf_addf(b,
                          "<rect x=\"%lld\" y=\"%lld\" width=\"%lld\" height=\"%lld\" "
-                         "fill=\"var(--err)\"><title>turn %lld: first error in %lld of %lld "
+                         "fill=\"#8e0000\"><title>turn %lld: first error in %lld of %lld "
                          "sessions (%lld%%)</title></rect>",
                          (long long)x, (long long)(top + ph - hh), (long long)bw, (long long)hh,
                          (long long)t->turn, (long long)t->first_error, (long long)t->reached,
