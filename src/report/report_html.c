@@ -363,6 +363,10 @@ static void token_chart(struct msx_buf *b, const ms_session *s, const struct msi
                          (long long)(x + bw / 2), (long long)(top + ph + 14),
                          (long long)s->turns[i].index);
     }
+    if (max == 0)
+        msx_buf_addf(b, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\">no token usage "
+                        "recorded</text>",
+                     (long long)(x0 + pw / 2), (long long)(top + ph / 2));
     msx_buf_addf(b, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\">turn</text></svg>\n",
                  (long long)(x0 + pw / 2), (long long)(H - 2));
     msx_buf_adds(b, "<div class=\"legend\"><span><i class=\"sw\" style=\"background:var(--in)\">"
@@ -991,6 +995,10 @@ static void growth_chart(struct ms_report *r, struct msx_buf *b)
         }
         msx_buf_adds(b, "</g>");
     }
+    if (r->n_series == 0)
+        msx_buf_addf(b, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\">no token usage "
+                        "recorded</text>",
+                     (long long)(x0 + pw / 2), (long long)(top + ph / 2));
     msx_buf_adds(b, "</svg>\n");
 }
 
