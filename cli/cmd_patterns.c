@@ -122,6 +122,18 @@ static void pct(struct msx_buf *b, int64_t num, int64_t den)
         msx_buf_adds(b, "-");
 }
 
+/* "3 (30.0%)" right-aligned in w columns. */
+static void count_rate(struct msx_buf *b, int64_t num, int64_t den, int w)
+{
+    struct msx_buf t;
+    msx_buf_init(&t, 64);
+    msx_buf_addf(&t, "%lld (", (long long)num);
+    pct(&t, num, den);
+    msx_buf_addc(&t, ')');
+    msx_buf_addf(b, "%*.*s", w, (int)t.len, t.ptr ? t.ptr : "");
+    msx_buf_release(&t);
+}
+
 static void bar(struct msx_buf *b, int64_t v, int64_t max)
 {
     int64_t n = max > 0 ? (v * BAR_WIDTH + max - 1) / max : 0;
@@ -323,8 +335,8 @@ static void print_text(struct msx_buf *b, const ms_patterns_result *r)
     }
     msx_buf_adds(b, "  ");
     cell(b, (ms_str){"value", 5}, w);
-    msx_buf_adds(b, "  sessions  turns  errored  1st err  failing  abandoned  mean tokens  top "
-                    "findings\n");
+    msx_buf_adds(b, "  sessions  turns       errored  1st err       failing     abandoned  "
+                    "mean tokens  top findings\n");
     for (size_t i = 0; i < r->n_cohorts; i++) {
         const ms_pat_cohort *c = &r->cohorts[i];
         struct msx_buf t;
@@ -335,13 +347,16 @@ static void print_text(struct msx_buf *b, const ms_patterns_result *r)
         for (size_t x = t.ptr ? width(t.ptr, t.len) : 0; x < w; x++)
             msx_buf_addc(b, ' ');
         msx_buf_release(&t);
-        msx_buf_addf(b, "  %8lld  %5lld  %7lld  ", (long long)c->sessions, (long long)c->turns,
-                     (long long)c->errored);
+        msx_buf_addf(b, "  %8lld  %5lld  ", (long long)c->sessions, (long long)c->turns);
+        count_rate(b, c->errored, c->sessions, 12);
         if (c->first_error_turns.n)
-            msx_buf_addf(b, "%7lld  ", (long long)c->first_error_turns.median);
+            msx_buf_addf(b, "  %7lld  ", (long long)c->first_error_turns.median);
         else
-            msx_buf_addf(b, "%7s  ", "-");
-        msx_buf_addf(b, "%7lld  %9lld  ", (long long)c->failing, (long long)c->abandoned);
+            msx_buf_addf(b, "  %7s  ", "-");
+        count_rate(b, c->failing, c->sessions, 12);
+        msx_buf_adds(b, "  ");
+        count_rate(b, c->abandoned, c->sessions, 12);
+        msx_buf_adds(b, "  ");
         if (c->with_tokens)
             msx_buf_addf(b, "%11lld  ", (long long)((c->tokens + c->with_tokens / 2) /
                                                     c->with_tokens));
@@ -493,13 +508,18 @@ static void print_md(struct msx_buf *b, const ms_patterns_result *r)
         const ms_pat_cohort *c = &r->cohorts[i];
         msx_buf_adds(b, "| ");
         cohort_label(b, c, true);
-        msx_buf_addf(b, " | %lld | %lld | %lld | ", (long long)c->sessions, (long long)c->turns,
-                     (long long)c->errored);
+        msx_buf_addf(b, " | %lld | %lld | ", (long long)c->sessions, (long long)c->turns);
+        count_rate(b, c->errored, c->sessions, 0);
+        msx_buf_adds(b, " | ");
         if (c->first_error_turns.n)
             msx_buf_addf(b, "%lld", (long long)c->first_error_turns.median);
         else
             msx_buf_adds(b, "-");
-        msx_buf_addf(b, " | %lld | %lld | ", (long long)c->failing, (long long)c->abandoned);
+        msx_buf_adds(b, " | ");
+        count_rate(b, c->failing, c->sessions, 0);
+        msx_buf_adds(b, " | ");
+        count_rate(b, c->abandoned, c->sessions, 0);
+        msx_buf_adds(b, " | ");
         if (c->with_tokens)
             msx_buf_addf(b, "%lld",
                          (long long)((c->tokens + c->with_tokens / 2) / c->with_tokens));

@@ -729,9 +729,9 @@ static ms_code add_session(ms_patterns *p, const ms_session *s, const ms_finding
             struct centry *e = counter_get(&c->rules, &p->a, r, strlen(r));
             if (!e)
                 return MS_E_NOMEM;
-            e->e.count++;
-            if (e->last_session != sid) {
+            if (e->last_session != sid) { /* ranked by sessions: count them */
                 e->last_session = sid;
+                e->e.count++;
                 e->e.sessions++;
                 if (e->e.n_examples < MS_PAT_EXAMPLES)
                     e->e.examples[e->e.n_examples++] = id;

@@ -116,10 +116,10 @@ class Suite:
             with PgHarness() as pg:
                 print(f"# pg harness up in {time.monotonic() - t0:.1f}s")
                 # the harness writes the store outside the fixtures' git repo:
-                # its mlflow.source.git.commit is empty, so cohorts by the
-                # commit differ by design; compare by another key there
+                # its mlflow.source.git.* metadata is empty, so cohorts by the
+                # commit differ by design; the filter is checked with the user
                 self.same("pg", os.path.join(self.fix, "sqlite/mlflow.db"), pg.uri,
-                          variants=VARIANTS[:2] + [["--by", "mlflow.source.git.branch",
+                          variants=VARIANTS[:2] + [["--by", "mlflow.trace.user",
                                                     "--filter", "turns >= 3"]])
         except PgUnavailable as e:
             if os.environ.get("CI") == "true":
