@@ -55,7 +55,8 @@ enum fmt { F_TEXT, F_JSON, F_MD };
 /* ---- escaping untrusted text ------------------------------------------- */
 
 /* Appends at most max bytes of s (0: all), escaped for a terminal (md: and
- * Markdown's specials); "..." when cut. */
+ * Markdown's specials): control characters as \xNN, C1 controls and bidi
+ * overrides as \uNNNN, invalid UTF-8 as U+FFFD; "..." when cut. */
 static void esc(struct msx_buf *b, ms_str s, bool md, size_t max)
 {
     const unsigned char *p = (const unsigned char *)s.ptr;
@@ -85,7 +86,9 @@ static void esc(struct msx_buf *b, ms_str s, bool md, size_t max)
                 msx_buf_addc(b, '\\'), msx_buf_addc(b, (char)c);
             else
                 msx_buf_addc(b, (char)c);
-        } else if (cp >= 0x80 && cp <= 0x9f) {
+        } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+                   (cp >= 0x2066 && cp <= 0x2069)) {
+            /* C1 controls; bidi overrides reorder what follows */
             msx_buf_addf(b, "\\u%04x", cp);
         } else {
             msx_buf_add(b, p + i, n);
