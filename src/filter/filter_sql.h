@@ -37,8 +37,9 @@ struct msi_sql_target {
 
 /* Does f select by session id (= or IN on metadata mlflow.trace.session)? */
 bool msi_filter_pins_session(const ms_filter *f);
-/* Does f select by = or IN on some tag or metadata key (a few traces,
- * found through the key's index rather than by walking the experiment)? */
+/* Does f select by = or IN on some tag or metadata key, or on the trace
+ * id (a few traces, found through an index rather than by walking the
+ * experiment)? */
 bool msi_filter_pins_kv(const ms_filter *f);
 
 enum msi_sql_type { MSI_SQL_TEXT = 1, MSI_SQL_INT64 = 2, MSI_SQL_DOUBLE = 3 };

@@ -501,7 +501,8 @@ bool msi_filter_pins_kv(const ms_filter *f)
 {
     for (size_t i = 0; f && i < f->n; i++) {
         const struct msi_clause *c = &f->clauses[i];
-        if ((c->field == MSI_F_METADATA || c->field == MSI_F_TAG) &&
+        if ((c->field == MSI_F_METADATA || c->field == MSI_F_TAG ||
+             c->field == MSI_F_REQUEST_ID) &&
             (c->cmp == MSI_C_EQ || c->cmp == MSI_C_IN))
             return true;
     }

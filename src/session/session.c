@@ -428,9 +428,24 @@ ms_code ms_session_load(ms_store *st, const char *const *exps, size_t n_exp,
 
 /* ---- streaming --------------------------------------------------------- */
 
+static bool id_quotable(ms_str id)
+{
+    for (size_t i = 0; i < id.len; i++) {
+        char c = id.ptr[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    return id.len > 0;
+}
+
 struct ms_session_iter {
     ms_store *st;
-    ms_trace_set *infos;  /* every turn, no spans */
+    ms_trace_set *infos;  /* every turn, no spans; NULL once ids holds them */
+    char **ids;           /* every turn's trace id, in order: 40-odd bytes a
+                             turn are all a long session keeps */
+    size_t n_ids;
+    struct msx_arena ids_arena;
     ms_trace_set *chunk;  /* copies of infos [chunk_from, +n) with spans */
     size_t chunk_from;
     size_t next;
@@ -450,8 +465,28 @@ ms_code ms_session_iter_open(ms_store *st, const char *const *exps, size_t n_exp
     msx_arena_init(&it->arena, 0);
     it->st = st;
     it->tx = msi_transcriber_new();
+    msx_arena_init(&it->ids_arena, 0);
     ms_code rc = it->tx ? session_infos(st, exps, n_exp, session_id, &it->infos, err)
                         : nomem(err);
+    /* keep the ids only (when a filter can name them all): each chunk's
+     * infos are read again with its spans */
+    size_t n = rc == MS_OK ? ms_trace_set_count(it->infos) : 0;
+    bool plain = rc == MS_OK;
+    for (size_t i = 0; plain && i < n; i++)
+        plain = id_quotable(ms_trace_set_at(it->infos, i)->info.trace_id);
+    if (plain && n) {
+        it->ids = msx_arena_calloc(&it->ids_arena, n, sizeof *it->ids);
+        for (size_t i = 0; it->ids && i < n; i++) {
+            ms_str id = ms_trace_set_at(it->infos, i)->info.trace_id;
+            if (!(it->ids[i] = msx_arena_strndup(&it->ids_arena, id.ptr, id.len)))
+                it->ids = NULL;
+        }
+        if (!it->ids)
+            rc = nomem(err);
+        it->n_ids = n;
+        ms_trace_set_free(it->infos);
+        it->infos = NULL;
+    }
     if (rc != MS_OK) {
         ms_session_iter_close(it);
         return rc;
@@ -460,20 +495,61 @@ ms_code ms_session_iter_open(ms_store *st, const char *const *exps, size_t n_exp
     return MS_OK;
 }
 
+static size_t iter_count(const ms_session_iter *it)
+{
+    return it->infos ? ms_trace_set_count(it->infos) : it->n_ids;
+}
+
+/* The infos of turns [next, next+n) by id, in turn order. */
+static ms_code chunk_by_ids(ms_session_iter *it, size_t n, struct ms_error *err)
+{
+    struct msx_buf text;
+    msx_buf_init(&text, MSX_CAP_LINE);
+    msx_buf_adds(&text, "trace.request_id IN (");
+    for (size_t i = 0; i < n; i++) {
+        msx_buf_adds(&text, "'");
+        msx_buf_adds(&text, it->ids[it->next + i]);
+        msx_buf_adds(&text, "',");
+    }
+    msx_buf_adds(&text, ")");
+    msx_buf_addc(&text, '\0');
+    ms_filter *f = NULL;
+    ms_code rc = msx_buf_status(&text) == MS_OK ? ms_filter_parse(text.ptr, &f, err) : nomem(err);
+    if (rc == MS_OK)
+        rc = msi_store_scan_all(it->st, NULL, 0, f, &it->chunk, err);
+    ms_filter_free(f);
+    msx_buf_release(&text);
+    if (rc != MS_OK)
+        return rc;
+    size_t got = ms_trace_set_count(it->chunk);
+    if (got)
+        qsort(msi_trace_set_mut(it->chunk, 0), got, sizeof(ms_trace), turn_order);
+    if (got != n) /* a trace gone since the session was listed */
+        return msi_error(err, MS_E_STORE, "the session changed while it was read (%zu of %zu "
+                                          "traces found)", got, n);
+    return msi_trace_set_reindex(it->chunk) ? MS_OK : nomem(err);
+}
+
 int64_t ms_session_iter_turns(const ms_session_iter *it)
 {
-    return (int64_t)ms_trace_set_count(it->infos);
+    return (int64_t)iter_count(it);
 }
 
 static ms_code load_chunk(ms_session_iter *it, struct ms_error *err)
 {
     ms_trace_set_free(it->chunk);
+    it->chunk = NULL;
+    size_t n = iter_count(it) - it->next;
+    if (n > CHUNK)
+        n = CHUNK;
+    if (!it->infos) {
+        ms_code rc = chunk_by_ids(it, n, err);
+        it->chunk_from = it->next;
+        return rc == MS_OK ? msi_store_load_spans(it->st, it->chunk, 0, n, err) : rc;
+    }
     it->chunk = msi_trace_set_new();
     if (!it->chunk)
         return nomem(err);
-    size_t n = ms_trace_set_count(it->infos) - it->next;
-    if (n > CHUNK)
-        n = CHUNK;
     struct msx_arena *a = msi_trace_set_arena(it->chunk);
     for (size_t i = 0; i < n; i++) {
         ms_trace *c = msi_trace_set_append(it->chunk);
@@ -489,7 +565,7 @@ static ms_code load_chunk(ms_session_iter *it, struct ms_error *err)
 ms_code ms_session_iter_next(ms_session_iter *it, const ms_turn **turn, struct ms_error *err)
 {
     *turn = NULL;
-    if (it->next >= ms_trace_set_count(it->infos))
+    if (it->next >= iter_count(it))
         return MS_OK;
     if (!it->chunk || it->next >= it->chunk_from + ms_trace_set_count(it->chunk)) {
         ms_code rc = load_chunk(it, err);
@@ -516,6 +592,7 @@ void ms_session_iter_close(ms_session_iter *it)
         return;
     ms_trace_set_free(it->infos);
     ms_trace_set_free(it->chunk);
+    msx_arena_release(&it->ids_arena);
     msi_transcriber_free(it->tx);
     msx_arena_release(&it->arena);
     free(it);
@@ -524,17 +601,6 @@ void ms_session_iter_close(ms_session_iter *it)
 /* ---- every session of a list ------------------------------------------ */
 
 #define BATCH_TRACES 512 /* traces fetched with spans per store query */
-
-static bool id_quotable(ms_str id)
-{
-    for (size_t i = 0; i < id.len; i++) {
-        char c = id.ptr[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    }
-    return id.len > 0;
-}
 
 /* Sessions [from, to) of l: their traces by id in one query, then each
  * session built and visited. *stop when fn said so. */
