@@ -33,6 +33,8 @@ rc=0
     --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
 "$venv/python" tests/integration/compare_sessions.py --mlsession "$PWD/$BUILD/mlsession" \
     --fixtures "$PWD/tests/fixtures" ${MS_INTEGRATION_ARGS:-} || rc=1
+"$venv/python" tests/integration/compare_patterns.py --mlsession "$PWD/$BUILD/mlsession" \
+    --fixtures "$PWD/tests/fixtures" || rc=1
 "$venv/python" tests/integration/compare_analyze.py --mlsession "$PWD/$BUILD/mlsession" \
     --fixtures "$PWD/tests/fixtures" || rc=1
 "$venv/python" tests/integration/test_rest_faults.py --mlsession "$PWD/$BUILD/mlsession" || rc=1
