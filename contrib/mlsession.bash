@@ -79,7 +79,7 @@ _mlsession()
             return
         fi
         COMPREPLY=($(compgen -W "--all -x --experiment-id --filter --rules --idle-gap --windows --format --fail-on --source -o --help" -- "$cur")) ;;
-    patterns) COMPREPLY=($(compgen -W "-x --experiment-id --filter --by --format --help" -- "$cur")) ;;
+    patterns) COMPREPLY=($(compgen -W "-x --experiment-id --experiment-name --filter --by --top --min-sessions --format --json --help" -- "$cur")) ;;
     turn) COMPREPLY=($(compgen -W "--format --full --help" -- "$cur")) ;;
     mcp) COMPREPLY=($(compgen -W "-x --experiment-id --experiment-name --help" -- "$cur")) ;;
     esac
