@@ -9,7 +9,7 @@ DEB_PKGS = build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
 	libsimdjson-dev libcmocka-dev libjson-c-dev libsqlite3-dev libpq-dev \
 	libcurl4-openssl-dev libpcre2-dev valgrind sqlite3 python3-venv postgresql chromium
 
-.PHONY: all build deps demo test unit golden asan valgrind fuzz fixtures bench clean format
+.PHONY: all build deps demo test unit golden asan valgrind fuzz fixtures corpus bench clean format
 
 all: build
 
@@ -42,10 +42,16 @@ fuzz: deps
 fixtures:
 	tools/fixtures/make_fixtures.sh
 
+corpus:
+	bash tools/fixtures/make_corpus.sh
+
 bench: deps
 	@bench/run.sh
 	@bench/run_search.sh   # first run generates a 1M-trace store (~26 GB, ~10 min); BENCH_TRACES=N for less
 	@bench/run_rest.sh     # 10k traces through a real mlflow server, vs MLflow's Python client (~15 min)
+	@bench/run_sessions.sh # sessions list/show on the 1M store; PostgreSQL and REST with 10k
+	@if [ -x bench/run_analyze.sh ]; then bench/run_analyze.sh; fi   # analyze --all on 100k traces
+	@if [ -x bench/bench_code.sh ]; then bench/bench_code.sh; fi     # source scan vs grep -rE
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cpp')
