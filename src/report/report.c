@@ -493,9 +493,12 @@ ms_code ms_report_add_session(ms_report *r, const ms_session *s, struct ms_error
     mark_turns(s, f, ti);
     fill_row(row, s, f, ti);
     r->n_findings += ms_findings_count(f);
-    c = ms_patterns_add(r->pat, s, f, err);
-    if (c == MS_OK)
+    c = ms_patterns_add(r->pat, s, f, err); /* fills err itself */
+    if (c == MS_OK) {
         c = add_series(r, row->index, ti, s->n_turns);
+        if (c != MS_OK)
+            fail(err, c, ms_strerror(c));
+    }
     if (c == MS_OK && row->index < r->o.max_detail) {
         row->detailed = true;
         if (r->o.format == MS_REPORT_MD)
@@ -505,7 +508,6 @@ ms_code ms_report_add_session(ms_report *r, const ms_session *s, struct ms_error
         c = flush(r, err);
     } else if (c != MS_OK) {
         r->status = c;
-        fail(err, c, ms_strerror(c));
     }
     free(ti);
     ms_findings_free(f);

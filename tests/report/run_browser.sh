@@ -58,6 +58,31 @@ render fixture tests/fixtures/sqlite/mlflow.db "" --all
 render demo-outdated-policy examples/mlflow.db "" demo-outdated-policy
 render xss tests/fixtures/xss/mlflow.db ":xss" --all
 
+# A large store: bench/gen_store.c writes 2000 traces (about 340 sessions) in
+# MLflow 3.17.2's schema; rendered with --max-detail 5, every session must
+# still be a row and the overview paged. (--huge 0: without its runaway
+# 20 000-span traces, which ms_patterns refuses today: a turn signature
+# longer than its cap fails the whole computation.)
+big=$art/report-large.db
+if [ ! -s "$big" ] || [ bench/gen_store.c -nt "$big" ]; then
+    rm -f "$big"
+    if ! { ${CC:-cc} -std=c11 -O2 -o "$art/gen_store" bench/gen_store.c -lsqlite3 &&
+           "$art/gen_store" --schema bench/schema/mlflow-3.17.2.sql --huge 0 "$big" 2000 > /dev/null; }; then
+        echo "FAIL large: could not generate the large store"
+        fail=$((fail + 1))
+    fi
+fi
+if [ -s "$big" ]; then
+    if "$bin" --tracking-uri "$big" report --all --max-detail 5 -o "$art/large.html" 2> "$art/large.err"; then
+        n=$("$bin" --tracking-uri "$big" sessions list --format json 2>/dev/null |
+            python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["sessions"]))')
+        specs+=(--report "large=$art/large.html:${n:-0}:-1:max=5")
+    else
+        echo "FAIL large: mlsession report failed: $(head -3 "$art/large.err")"
+        fail=$((fail + 1))
+    fi
+fi
+
 rc=0
 python3 tests/report/browser_check.py --chromium "$chromium" --artifacts "$art" "${specs[@]}" || rc=1
 if [ "$fail" -gt 0 ]; then
