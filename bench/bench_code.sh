@@ -14,7 +14,9 @@
 #
 # mlsession runs against an empty export so that the scan is all it does;
 # grep gets one ERE per detector (-f), restricted to the same extensions
-# and the same skipped folders. Best of BENCH_REPS (default 3) warm runs.
+# and the same skipped folders. Best of BENCH_REPS (default 3) warm runs
+# (with more than one, after a warm-up run). Also prints mlsession's CPU
+# time (user+sys), which a busy machine disturbs less than wall time.
 # MB = 10^6 bytes of source scanned (as mlsession counts them). Exits 0
 # unless a build or a run fails.
 set -euo pipefail
@@ -132,7 +134,7 @@ n_patterns=$(grep -c . "$tmp/patterns.ere")
 best() { # label command... -> best wall seconds of $reps runs (after one warm-up)
     local label=$1
     shift
-    "$@" >/dev/null 2>&1 || true
+    [ "$reps" -gt 1 ] && { "$@" >/dev/null 2>&1 || true; } # warm-up (the tree is cached by then anyway)
     local b=""
     for _ in $(seq "$reps"); do
         local s e

@@ -354,27 +354,47 @@ static bool is_keyword(const char *s, size_t n)
     return false;
 }
 
-/* Line number of offset off, counting on from a cached position. */
-struct linepos {
-    size_t off;
-    int64_t line;
+/* Newline offsets of one file, built on its first hit; lines are then
+ * found by binary search (one memchr pass per file, not per detector). */
+struct lines {
+    size_t *nl;
+    size_t n, cap;
+    bool built;
 };
 
-static int64_t line_of(const char *buf, size_t off, struct linepos *lp)
+static bool lines_build(struct lines *L, const char *buf, size_t len)
 {
-    if (off < lp->off) {
-        lp->off = 0;
-        lp->line = 1;
+    L->built = true;
+    for (const char *p = buf, *end = buf + len; p < end;) {
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+        if (!q)
+            break;
+        if (L->n == L->cap) {
+            size_t nc = L->cap ? L->cap * 2 : 1024;
+            size_t *nn = realloc(L->nl, nc * sizeof *nn);
+            if (!nn)
+                return false;
+            L->nl = nn;
+            L->cap = nc;
+        }
+        L->nl[L->n++] = (size_t)(q - buf);
+        p = q + 1;
     }
-    const char *p = buf + lp->off, *end = buf + off;
-    int64_t line = lp->line;
-    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-        line++;
-        p++;
+    return true;
+}
+
+/* 1 + the newlines before off. */
+static int64_t line_of(const struct lines *L, size_t off)
+{
+    size_t lo = 0, hi = L->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (L->nl[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    lp->off = off;
-    lp->line = line;
-    return line;
+    return (int64_t)lo + 1;
 }
 
 /* Cuts n bytes at a UTF-8 boundary. */
@@ -393,16 +413,17 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
     struct compiled *c = idx->detectors;
     size_t path_len = strlen(path);
     size_t hits = 0;
+    struct lines L = {0};
+    ms_code rc = MS_OK;
     for (size_t d = 0; d < N_DETS && hits < MAX_HITS_PER_FILE; d++) {
         const struct det *dt = &dets[d];
         if (!(dt->langs & (1u << lang)) || !any_needle(dt->needles, buf, len))
             continue;
-        struct linepos lp = {0, 1};
         size_t start = 0;
         int64_t last_line = 0;
         while (start <= len && hits < MAX_HITS_PER_FILE) {
-            int rc = pcre2_match(c->re[d], (PCRE2_SPTR)buf, len, start, 0, c->md[d], c->mctx);
-            if (rc < 0)
+            int mrc = pcre2_match(c->re[d], (PCRE2_SPTR)buf, len, start, 0, c->md[d], c->mctx);
+            if (mrc < 0)
                 break; /* no match, or a limit: the rest of this file is skipped */
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->md[d]);
             size_t ms = ov[0], me = ov[1];
@@ -411,13 +432,13 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
             size_t ns = PCRE2_UNSET, ne = 0;
             int g = dt->name_group;
             if (g < 0) {
-                for (int k = 1; k < rc; k++)
+                for (int k = 1; k < mrc; k++)
                     if (ov[2 * k] != PCRE2_UNSET) {
                         g = k;
                         break;
                     }
             }
-            if (g > 0 && g < rc && ov[2 * g] != PCRE2_UNSET) {
+            if (g > 0 && g < mrc && ov[2 * g] != PCRE2_UNSET) {
                 ns = ov[2 * g];
                 ne = ov[2 * g + 1];
             }
@@ -425,11 +446,13 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
             if (dt->line_group != 0 && ns != PCRE2_UNSET)
                 at = ns;
             /* its line */
-            size_t ls = at;
-            while (ls > 0 && buf[ls - 1] != '\n')
-                ls--;
-            const char *nl = memchr(buf + at, '\n', len - at);
-            size_t le = nl ? (size_t)(nl - buf) : len;
+            if (!L.built && !lines_build(&L, buf, len)) {
+                rc = MS_E_NOMEM;
+                goto out;
+            }
+            int64_t line = line_of(&L, at);
+            size_t ls = line > 1 ? L.nl[line - 2] + 1 : 0;
+            size_t le = (size_t)line <= L.n ? L.nl[line - 1] : len;
             if (dt->post == POST_LINE_HISTORY && !names_history(buf + ls, le - ls))
                 continue;
             if (dt->post == POST_LHS_HISTORY && (ms < ls || !names_history(buf + ls, ms - ls)))
@@ -441,7 +464,6 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
                 ts++;
             while (te > ts && (buf[te - 1] == ' ' || buf[te - 1] == '\t' || buf[te - 1] == '\r'))
                 te--;
-            int64_t line = line_of(buf, at, &lp);
             if (line == last_line)
                 continue; /* one site per detector and line */
             last_line = line;
@@ -454,8 +476,10 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
             s.line = line;
             size_t tn = cut_utf8(buf + ts, te - ts, 200);
             char *t = msx_arena_strndup(&idx->arena, buf + ts, tn);
-            if (!t)
-                return MS_E_NOMEM;
+            if (!t) {
+                rc = MS_E_NOMEM;
+                goto out;
+            }
             s.text = (ms_str){t, tn};
             if (ns != PCRE2_UNSET) {
                 /* a string literal loses its quotes (and an f prefix) */
@@ -464,16 +488,22 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
                 if (ne - ns >= 2 && strchr("\"'`", buf[ns]) && buf[ne - 1] == buf[ns])
                     ns++, ne--;
                 char *nm = msx_arena_strndup(&idx->arena, buf + ns, ne - ns);
-                if (!nm)
-                    return MS_E_NOMEM;
+                if (!nm) {
+                    rc = MS_E_NOMEM;
+                    goto out;
+                }
                 s.name = (ms_str){nm, ne - ns};
             }
-            if (msi_code_add_site(idx, &s) != MS_OK)
-                return MS_E_NOMEM;
+            if (msi_code_add_site(idx, &s) != MS_OK) {
+                rc = MS_E_NOMEM;
+                goto out;
+            }
             hits++;
         }
     }
-    return MS_OK;
+out:
+    free(L.nl);
+    return rc;
 }
 
 bool msi_code_is_generated(const char *buf, size_t len, ms_code_lang lang)
