@@ -804,7 +804,8 @@ static void link_context(struct ctx *c, size_t fi, const ms_finding *fd)
                     why = fmt(c, "%s outside a constructor%s: a history dropped between turns "
                                  "starts where the code empties it",
                               st->what, near ? ", in a file that defines this session's spans"
-                                             : "");
+                                             : ", elsewhere in the tree (not tied to this "
+                                               "session's spans)");
                 else if (near)
                     why = fmt(c, "%s, in a file that defines this session's spans", st->what);
                 else
