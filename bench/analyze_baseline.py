@@ -136,6 +136,11 @@ def read_sql(path):
     return rows
 
 
+def tok(session, key):
+    """A session's token sum from `sessions list` (tokens is null without any)."""
+    return (session.get("tokens") or {}).get(key) or 0
+
+
 def compare(py_path, sql_path, list_path, analyze_path):
     ok = True
     py, summary = read_rows(py_path)
@@ -154,12 +159,12 @@ def compare(py_path, sql_path, list_path, analyze_path):
     for sid in set(py) | set(ls):
         p, m = py.get(sid), ls.get(sid)
         if (p is None or m is None or p["turns"] != m["turns"]
-                or p["input_tokens"] != m["tokens"]["input"]
-                or p["output_tokens"] != m["tokens"]["output"]
+                or p["input_tokens"] != tok(m, "input")
+                or p["output_tokens"] != tok(m, "output")
                 or p["error_turns"] != m["errors"]):
             bad.append(sid)
-    tin = sum(m["tokens"]["input"] for m in ls.values())
-    tout = sum(m["tokens"]["output"] for m in ls.values())
+    tin = sum(tok(m, "input") for m in ls.values())
+    tout = sum(tok(m, "output") for m in ls.values())
     terr = sum(m["errors"] for m in ls.values())
     if bad:
         ok = False

@@ -11,6 +11,8 @@
 #                                              build-bench/analyze/src-<rev>), not
 #                                              the working tree (others' edits)
 #   BENCH_NO_BUILD=1                           time the mlsession already built
+#   BENCH_BEFORE=<rev>                         also time `analyze --all` of that
+#                                              commit (built the same way), same run
 #   BENCH_PATTERNS=0                           without the `patterns` row
 #   BENCH_TIMEOUT=1800                         seconds one command may take
 #
@@ -111,6 +113,22 @@ bytes=$(cut -d'|' -f1 "$bytes_file")
 nspans=$(cut -d'|' -f2 "$bytes_file")
 
 ms_an=("$ms" --tracking-uri "$db" analyze --all --format json)
+before=""
+if [ -n "${BENCH_BEFORE:-}" ]; then
+    before=$(git -C "$root" rev-parse --short "$BENCH_BEFORE")
+    bsrc="$build/analyze/src-$before"
+    bbin="$build/analyze/build-$before"
+    if [ ! -f "$bsrc/CMakeLists.txt" ]; then
+        mkdir -p "$bsrc"
+        git -C "$root" archive "$before" | tar -x -C "$bsrc"
+    fi
+    if [ ! -x "$bbin/mlsession" ] || [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+        cmake -S "$bsrc" -B "$bbin" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMS_TESTS=OFF \
+            >"$tmp/cmake-b.log" 2>&1 || { cat "$tmp/cmake-b.log"; exit 1; }
+        ninja -C "$bbin" mlsession >"$tmp/ninja-b.log" 2>&1 || { cat "$tmp/ninja-b.log"; exit 1; }
+    fi
+    ms_before=("$bbin/mlsession" --tracking-uri "$db" analyze --all --format json)
+fi
 ms_pat=("$ms" --tracking-uri "$db" patterns --format json)
 py_cmd="$(printf '%q ' "$py" "$here/analyze_baseline.py" scan "$db")"
 sq_cmd="$(printf 'sqlite3 -readonly -json %q < %q' "$db" "$here/analyze_baseline.sql")"
@@ -118,7 +136,7 @@ sq_cmd="$(printf 'sqlite3 -readonly -json %q < %q' "$db" "$here/analyze_baseline
 # time_cmd NAME RUNS CMD -> median wall, user, sys seconds in $tmp/NAME.t
 time_cmd() {
     local name=$1 reps=$2 cmd=$3 warm=1
-    [ "$reps" -le 2 ] && warm=0
+    [ "$reps" -le 3 ] && warm=0 # the correctness pass has read the store already
     if command -v hyperfine >/dev/null; then
         # analyze exits 1 when a finding is an error: not a failure here
         hyperfine -N -i --style none --warmup "$warm" --runs "$reps" \
@@ -183,6 +201,7 @@ fi
 # ---- timing ------------------------------------------------------------------------
 echo "# $(date -u +%H:%M:%S) timing ($(uptime | sed 's/.*load/load/')) ..." >&2
 time_cmd analyze "$runs" "$(printf '%q ' "${ms_an[@]}")"
+if [ -n "$before" ]; then time_cmd before "$runs" "$(printf '%q ' "${ms_before[@]}")"; fi
 if [ "$pat" = 1 ]; then time_cmd patterns "$runs" "$(printf '%q ' "${ms_pat[@]}")"; fi
 time_cmd python "$base_runs" "$py_cmd"
 time_cmd sqlite3 "$base_runs" "$sq_cmd"
@@ -198,9 +217,9 @@ echo "store: $n traces, seed $seed ($(du -h "$db" | cut -f1)), $nspans spans, $b
      "content; mlsession $( [ -n "${BENCH_REV:-}" ] && echo "commit $rev" ||
         echo "working tree at $(git -C "$root" rev-parse --short HEAD)"); median of $runs runs" \
      "(baselines: $base_runs) with hyperfine; load average after: $load_after"
-python3 - "$tmp" "$bytes" "$limit" "$check_rc" "$pat" "$py" <<'EOF'
+python3 - "$tmp" "$bytes" "$limit" "$check_rc" "$pat" "$py" "$before" <<'EOF'
 import math, subprocess, sys
-tmp, nbytes, lim, check, pat, py = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+tmp, nbytes, lim, check, pat, py, before = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
 def t(name):
     try:
         w, u, s, runs = open(f"{tmp}/{name}.t").read().split()
@@ -209,7 +228,7 @@ def t(name):
     return (math.inf if w == "TIMEOUT" else float(w), float(u), float(s), runs)
 parser = subprocess.run([py, "-c", "import orjson; print('orjson', orjson.__version__)"],
                         capture_output=True, text=True).stdout.strip() or "json (stdlib)"
-rows = [("analyze --all", "analyze"), ("patterns", "patterns"),
+rows = [("analyze --all", "analyze"), (f"analyze --all @{before}", "before"), ("patterns", "patterns"),
         (f"python + {parser}", "python"), ("sqlite3 json_extract", "sqlite3")]
 A = t("analyze")[0]
 print(f"{'side':<24} {'wall':>10} {'user':>8} {'sys':>7} {'GB/s wall':>10} {'GB/s cpu':>9} "
