@@ -25,8 +25,10 @@ struct cli_globals {
 /* ---- untrusted text (text.c) ---- */
 struct msx_buf;
 /* CLI_ESC_TERM: line breaks kept (newline + indent); CLI_ESC_LINE: on one
- * line (a break becomes a space); CLI_ESC_MD: Markdown, specials escaped. */
-enum cli_esc { CLI_ESC_TERM, CLI_ESC_LINE, CLI_ESC_MD };
+ * line (a break becomes a space); CLI_ESC_MD: Markdown, specials escaped;
+ * CLI_ESC_SHOWN, CLI_ESC_MD_SHOWN: on one line with breaks and tabs shown
+ * as \n and \t (evidence quoted exactly). */
+enum cli_esc { CLI_ESC_TERM, CLI_ESC_LINE, CLI_ESC_MD, CLI_ESC_SHOWN, CLI_ESC_MD_SHOWN };
 /* Appends s: control characters and C1 controls as visible escapes, bidi
  * overrides as \uXXXX, invalid UTF-8 as U+FFFD; cut at max bytes (0: no
  * cut) on a character boundary, marked with an ellipsis. */

@@ -67,40 +67,10 @@ struct result {
 
 /* ---- escaping untrusted text ------------------------------------------- */
 
-/* Appends s for a terminal (md: also escapes Markdown's specials): control
- * characters become \xNN (C1 controls \u00NN), invalid UTF-8 U+FFFD. */
+/* Untrusted text, on one line, breaks shown (cli/text.c). */
 static void esc(struct msx_buf *b, ms_str s, bool md)
 {
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    size_t i = 0;
-    while (i < s.len) {
-        unsigned cp = 0;
-        size_t n = msx_utf8_decode(p, s.len, i, &cp);
-        if (n == 0) {
-            msx_buf_adds(b, "\xef\xbf\xbd");
-            i++;
-            continue;
-        }
-        if (n == 1) {
-            unsigned char c = p[i];
-            if (c == '\n')
-                msx_buf_adds(b, "\\n");
-            else if (c == '\t')
-                msx_buf_adds(b, "\\t");
-            else if (c < 0x20 || c == 0x7f)
-                msx_buf_addf(b, "\\x%02x", c);
-            else if (md && (c == '|' || c == '\\' || c == '`' || c == '*' || c == '_' ||
-                            c == '<' || c == '>' || c == '[' || c == ']'))
-                msx_buf_addc(b, '\\'), msx_buf_addc(b, (char)c);
-            else
-                msx_buf_addc(b, (char)c);
-        } else if (cp >= 0x80 && cp <= 0x9f) {
-            msx_buf_addf(b, "\\u%04x", cp);
-        } else {
-            msx_buf_add(b, p + i, n);
-        }
-        i += n;
-    }
+    cli_put_text(b, s, 0, md ? CLI_ESC_MD_SHOWN : CLI_ESC_SHOWN, NULL);
 }
 
 static void escz(struct msx_buf *b, const char *z, bool md)

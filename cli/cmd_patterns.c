@@ -59,42 +59,7 @@ enum fmt { F_TEXT, F_JSON, F_MD };
  * overrides as \uNNNN, invalid UTF-8 as U+FFFD; "..." when cut. */
 static void esc(struct msx_buf *b, ms_str s, bool md, size_t max)
 {
-    const unsigned char *p = (const unsigned char *)s.ptr;
-    size_t i = 0, start = b->len;
-    while (i < s.len) {
-        if (max && b->len - start >= max) {
-            msx_buf_adds(b, "...");
-            return;
-        }
-        unsigned cp = 0;
-        size_t n = msx_utf8_decode(p, s.len, i, &cp);
-        if (n == 0) {
-            msx_buf_adds(b, "\xef\xbf\xbd");
-            i++;
-            continue;
-        }
-        if (n == 1) {
-            unsigned char c = p[i];
-            if (c == '\n')
-                msx_buf_adds(b, "\\n");
-            else if (c == '\t')
-                msx_buf_adds(b, "\\t");
-            else if (c < 0x20 || c == 0x7f)
-                msx_buf_addf(b, "\\x%02x", c);
-            else if (md && (c == '|' || c == '\\' || c == '`' || c == '*' || c == '_' ||
-                            c == '<' || c == '>' || c == '[' || c == ']'))
-                msx_buf_addc(b, '\\'), msx_buf_addc(b, (char)c);
-            else
-                msx_buf_addc(b, (char)c);
-        } else if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
-                   (cp >= 0x2066 && cp <= 0x2069)) {
-            /* C1 controls; bidi overrides reorder what follows */
-            msx_buf_addf(b, "\\u%04x", cp);
-        } else {
-            msx_buf_add(b, p + i, n);
-        }
-        i += n;
-    }
+    cli_put_text(b, s, max, md ? CLI_ESC_MD_SHOWN : CLI_ESC_SHOWN, NULL);
 }
 
 /* Display width of UTF-8 text: code points (good enough for alignment). */

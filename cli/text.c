@@ -35,7 +35,11 @@ void cli_put_text(struct msx_buf *b, ms_str s, size_t max, enum cli_esc mode, co
             i++;
             continue;
         }
-        if (cp == '\n') {
+        bool md = mode == CLI_ESC_MD || mode == CLI_ESC_MD_SHOWN;
+        bool shown = mode == CLI_ESC_SHOWN || mode == CLI_ESC_MD_SHOWN;
+        if (shown && (cp == '\n' || cp == '\t' || cp == '\r')) {
+            msx_buf_adds(b, cp == '\n' ? "\\n" : cp == '\t' ? "\\t" : "\\r");
+        } else if (cp == '\n') {
             if (mode == CLI_ESC_LINE)
                 msx_buf_addc(b, ' ');
             else {
@@ -47,7 +51,7 @@ void cli_put_text(struct msx_buf *b, ms_str s, size_t max, enum cli_esc mode, co
             if (!(i + 1 < n && p[i + 1] == '\n'))
                 msx_buf_adds(b, "\\r");
         } else if (cp == '\t') {
-            msx_buf_adds(b, mode == CLI_ESC_MD ? " " : "\t");
+            msx_buf_adds(b, md ? " " : "\t");
         } else if (cp < 0x20 || cp == 0x7f) {
             msx_buf_addf(b, "\\x%02x", cp);
         } else if (cp >= 0x80 && cp <= 0x9f) {
@@ -56,7 +60,7 @@ void cli_put_text(struct msx_buf *b, ms_str s, size_t max, enum cli_esc mode, co
                    cp == 0x2068 || cp == 0x2069 || cp == 0x202a || cp == 0x202b ||
                    cp == 0x202c) {
             msx_buf_addf(b, "\\u%04x", cp); /* bidi overrides reorder what follows */
-        } else if (mode == CLI_ESC_MD && cp < 0x80 &&
+        } else if (md && cp < 0x80 &&
                    (strchr("\\`*_[]<>#|&!~", (int)cp) || (at_start && strchr("-+=", (int)cp)))) {
             if (cp == '&')
                 msx_buf_adds(b, "&amp;");
