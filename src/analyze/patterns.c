@@ -400,6 +400,11 @@ static bool turn_signature(const ms_turn *t, struct msx_buf *b)
         ms_str name = sp[k].name;
         if (any && cmp_str(name, last) == 0)
             continue;
+        if (b->len + name.len + 8 > SIG_CAP) {
+            /* a runaway turn: its signature is cut, not the computation */
+            msx_buf_adds(b, " > ...");
+            break;
+        }
         if (any)
             msx_buf_adds(b, " > ");
         msx_buf_add(b, name.ptr ? name.ptr : "", name.len);
