@@ -13,6 +13,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <ctype.h>
+#include <stdint.h>
 #include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +215,25 @@ static const char *const frame_res[] = {
 };
 #define N_FRAME_RES (sizeof frame_res / sizeof frame_res[0])
 
+#define MAX_NEEDLES 64
+
+/* All needles of the table, found in one pass over a file: a table on the
+ * first two bytes of every needle of two bytes or more points at the
+ * needles starting with them (a chain), so each byte costs one lookup
+ * instead of one memmem pass per detector. One-byte needles ("=", "[")
+ * count as always present. */
+struct needles {
+    const char *text[MAX_NEEDLES];
+    size_t len[MAX_NEEDLES];
+    size_t n;
+    uint8_t first[65536]; /* 1 + the first needle with that prefix, 0 none */
+    uint8_t next[MAX_NEEDLES]; /* 1 + the next needle with the same prefix */
+    uint64_t det_mask[N_DETS]; /* the needles of each detector */
+    bool det_any[N_DETS];      /* no needle, or a one-byte one: always run */
+};
+
 struct compiled {
+    struct needles nd;
     pcre2_code *re[N_DETS];
     pcre2_match_data *md[N_DETS];
     pcre2_code *fre[N_FRAME_RES];
@@ -243,11 +262,70 @@ ms_code_lang msi_code_lang_of(const char *name)
     return MS_LANG_NONE;
 }
 
+static void needles_init(struct needles *nd)
+{
+    for (size_t d = 0; d < N_DETS; d++) {
+        const char *p = dets[d].needles;
+        if (!p) {
+            nd->det_any[d] = true;
+            continue;
+        }
+        for (;;) {
+            const char *bar = strchr(p, '|');
+            size_t n = bar ? (size_t)(bar - p) : strlen(p);
+            if (n < 2) {
+                nd->det_any[d] = true;
+            } else {
+                size_t k = 0;
+                while (k < nd->n && !(nd->len[k] == n && memcmp(nd->text[k], p, n) == 0))
+                    k++;
+                if (k == nd->n && nd->n < MAX_NEEDLES) {
+                    nd->text[k] = p;
+                    nd->len[k] = n;
+                    nd->n++;
+                    unsigned pre = (unsigned char)p[0] | (unsigned)(unsigned char)p[1] << 8;
+                    nd->next[k] = nd->first[pre];
+                    nd->first[pre] = (uint8_t)(k + 1);
+                }
+                if (k < nd->n)
+                    nd->det_mask[d] |= (uint64_t)1 << k;
+                else
+                    nd->det_any[d] = true; /* table full: run it */
+            }
+            if (!bar)
+                break;
+            p = bar + 1;
+        }
+    }
+}
+
+/* The needles present in buf, as a bit set. */
+static uint64_t needles_find(const struct needles *nd, const char *buf, size_t len)
+{
+    uint64_t found = 0, all = nd->n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << nd->n) - 1;
+    const unsigned char *b = (const unsigned char *)buf;
+    for (size_t i = 0; i + 1 < len; i++) {
+        unsigned k = nd->first[b[i] | (unsigned)b[i + 1] << 8];
+        while (k) {
+            size_t j = k - 1;
+            if (!(found & ((uint64_t)1 << j)) && i + nd->len[j] <= len &&
+                memcmp(b + i, nd->text[j], nd->len[j]) == 0) {
+                found |= (uint64_t)1 << j;
+                if (found == all)
+                    return found;
+            }
+            k = nd->next[j];
+        }
+    }
+    return found;
+}
+
 void *msi_detectors_new(void)
 {
     struct compiled *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    needles_init(&c->nd);
     for (size_t i = 0; i < N_DETS; i++) {
         int ec;
         PCRE2_SIZE eo;
@@ -310,22 +388,6 @@ void msi_detectors_free(void *d)
     pcre2_match_context_free(c->mctx);
     pcre2_jit_stack_free(c->stack);
     free(c);
-}
-
-static bool any_needle(const char *needles, const char *buf, size_t len)
-{
-    if (!needles)
-        return true;
-    const char *p = needles;
-    for (;;) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        if (memmem(buf, len, p, n))
-            return true;
-        if (!bar)
-            return false;
-        p = bar + 1;
-    }
 }
 
 static bool names_history(const char *s, size_t n)
@@ -415,9 +477,10 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
     size_t hits = 0;
     struct lines L = {0};
     ms_code rc = MS_OK;
+    uint64_t present = needles_find(&c->nd, buf, len);
     for (size_t d = 0; d < N_DETS && hits < MAX_HITS_PER_FILE; d++) {
         const struct det *dt = &dets[d];
-        if (!(dt->langs & (1u << lang)) || !any_needle(dt->needles, buf, len))
+        if (!(dt->langs & (1u << lang)) || (!c->nd.det_any[d] && !(present & c->nd.det_mask[d])))
             continue;
         size_t start = 0;
         int64_t last_line = 0;
