@@ -31,7 +31,7 @@ test: deps build
 asan: deps
 	cmake -S . -B build-asan -G Ninja -DMS_SANITIZE=ON $(CMAKE_FLAGS)
 	ninja -C build-asan -j $(JOBS)
-	@BUILD=build-asan MS_SUITES="unit golden replay integration" tests/run.sh
+	@BUILD=build-asan MS_SUITES="unit golden replay integration" MS_INTEGRATION_LIGHT=1 tests/run.sh
 
 valgrind: deps build
 	@BUILD=$(BUILD) MS_SUITES="valgrind" tests/run.sh
