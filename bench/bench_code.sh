@@ -4,13 +4,16 @@
 # and generated checks, every PCRE2 detector of src/code/detect.c with JIT)
 # against `grep -rEn` of the same patterns, on the same generated tree, in
 # one run. The tree (not committed) is written once to
-# build-bench/code-tree/: BENCH_CODE_MB (default 256) MB of Python,
-# TypeScript, Java and Go made by repeating the fixture application and the
-# detector samples with renamed identifiers, plus files the walk must skip
-# (node_modules/, a generated file, a binary).
+# build-bench/code-tree-pPCT/: BENCH_CODE_MB (default 256) MB of Python,
+# TypeScript, Java and Go in 256 KB files of ordinary code (functions,
+# classes, imports, literals, comments); BENCH_CODE_SITES (default 10) per
+# cent of the files also carry the fixture application and the detector
+# samples with renamed identifiers, every 40th block (100: the worst case,
+# every file full of sites); plus files the walk must skip (node_modules/,
+# a generated file, a binary).
 #
 #   bench/bench_code.sh                   build, generate if needed, measure
-#   BENCH_CODE_MB=64 BENCH_REPS=5 bench/bench_code.sh
+#   BENCH_CODE_MB=64 BENCH_CODE_SITES=100 BENCH_REPS=5 bench/bench_code.sh
 #
 # mlsession runs against an empty export so that the scan is all it does;
 # grep gets one ERE per detector (-f), restricted to the same extensions
@@ -24,8 +27,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${BENCH_BUILD_DIR:-$root/build-bench}
 mb=${BENCH_CODE_MB:-256}
+pct=${BENCH_CODE_SITES:-10}
 reps=${BENCH_REPS:-3}
-tree=$build/code-tree
+tree=$build/code-tree-p$pct
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,9 +41,9 @@ bin=$build/mlsession
 if [ ! -f "$tree/.done-$mb" ]; then
     echo "bench: generating $mb MB of source in $tree" >&2
     rm -rf "$tree"
-    python3 - "$root" "$tree" "$mb" <<'PY'
+    python3 - "$root" "$tree" "$mb" "$pct" <<'PY'
 import os, sys
-root, tree, mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+root, tree, mb, pct = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 src = {
     "py": open(f"{root}/tools/fixtures/app.py").read()
           + open(f"{root}/tests/fixtures/code/positive/agent.py").read(),
@@ -49,7 +53,13 @@ src = {
 }
 # ordinary code between the sites, so that hits are as sparse as in real trees
 filler = {
-    "py": "def helper_{n}(values, limit=10):\n    total = 0\n    for v in values:\n        if v > limit:\n            total += v * 2\n    return total\n\n",
+    "py": "class Helper{n}:\n    \"\"\"Sums the values above a limit (ordinary code, no sites).\"\"\"\n\n"
+          "    LIMITS = {{\"low\": 1, \"high\": 10, \"name\": \"helper-{n}\"}}\n\n"
+          "    def compute_{n}(self, values, limit=10):\n        total = 0\n"
+          "        for v in values:\n            if v > limit and v % 3 != 0:\n"
+          "                total += v * 2  # weighted\n"
+          "        parts = [str(v) for v in values if v][:5]\n"
+          "        return total, \", \".join(parts)\n\n",
     "ts": "export function helper{n}(values: number[], limit = 10): number {{\n  let total = 0;\n  for (const v of values) {{ if (v > limit) total += v * 2; }}\n  return total;\n}}\n\n",
     "java": "    static int helper{n}(int[] values, int limit) {{\n        int total = 0;\n        for (int v : values) {{ if (v > limit) total += v * 2; }}\n        return total;\n    }}\n\n",
     "go": "func helper{n}(values []int, limit int) int {{\n\ttotal := 0\n\tfor _, v := range values {{\n\t\tif v > limit {{\n\t\t\ttotal += v * 2\n\t\t}}\n\t}}\n\treturn total\n}}\n\n",
@@ -61,8 +71,9 @@ while written < target:
     d = f"{tree}/pkg{k // 64:04d}"
     os.makedirs(d, exist_ok=True)
     parts, size, n = [], 0, 0
+    sites = (k * 7919) % 100 < pct
     while size < 256 * 1024:
-        if n % 40 == 0:
+        if sites and n % 40 == 0:
             part = src[ext].replace("lookup_order", f"lookup_order_{k}_{n}")
         else:
             part = filler[ext].format(n=n)
@@ -147,18 +158,24 @@ best() { # label command... -> best wall seconds of $reps runs (after one warm-u
 }
 
 ms_time=$(best mlsession "$bin" --tracking-uri "$tmp/empty.json" correlate --all --source "$tree" --json)
+# CPU seconds (user + sys) of one more run: a busy machine disturbs them less
+/usr/bin/time -f '%U %S' -o "$tmp/cpu" "$bin" --tracking-uri "$tmp/empty.json" correlate --all \
+    --source "$tree" --json >/dev/null
+ms_cpu=$(awk '{print $1 + $2}' "$tmp/cpu")
 bytes=$(python3 -c "import json,sys; print(json.load(open('$tmp/out.mlsession'))['source']['bytes_scanned'])")
 sites=$(python3 -c "import json,sys; print(json.load(open('$tmp/out.mlsession'))['source']['sites'])")
 grep_time=$(best grep grep -rEn -f "$tmp/patterns.ere" --include='*.py' --include='*.ts' \
     --include='*.java' --include='*.go' --exclude-dir=node_modules --exclude-dir=.git "$tree")
 grep_lines=$(wc -l <"$tmp/out.grep")
 
-python3 - "$bytes" "$ms_time" "$grep_time" "$sites" "$grep_lines" "$n_patterns" <<'PY'
+python3 - "$bytes" "$ms_time" "$grep_time" "$sites" "$grep_lines" "$n_patterns" "$ms_cpu" "$pct" <<'PY'
 import sys
 b, tm, tg, sites, lines, npat = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+cpu, pct = float(sys.argv[7]), sys.argv[8]
 mb = b / 1e6
-print(f"source scan: {mb:.0f} MB, {npat} patterns")
+print(f"source scan: {mb:.0f} MB, {npat} patterns, sites in {pct}% of the files")
 print(f"{'tool':<34}{'time':>9}{'MB/s':>9}{'ratio':>8}  found")
 print(f"{'grep -rEn -f (same patterns)':<34}{tg:>8.2f}s{mb/tg:>9.0f}{1.0:>7.1f}x  {lines} lines")
 print(f"{'mlsession correlate --source':<34}{tm:>8.2f}s{mb/tm:>9.0f}{tg/tm:>7.1f}x  {sites} sites")
+print(f"{'  (its CPU time, user + sys)':<34}{cpu:>8.2f}s{mb/cpu:>9.0f}")
 PY
