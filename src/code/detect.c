@@ -218,10 +218,10 @@ static const char *const frame_res[] = {
 #define MAX_NEEDLES 64
 
 /* All needles of the table, found in one pass over a file: a table on the
- * first two bytes of every needle of two bytes or more points at the
+ * first two bytes of every needle of four bytes or more points at the
  * needles starting with them (a chain), so each byte costs one lookup
- * instead of one memmem pass per detector. One-byte needles ("=", "[")
- * count as always present. */
+ * instead of one memmem pass per detector. Shorter needles ("=", "[",
+ * "def") count as always present. */
 struct needles {
     const char *text[MAX_NEEDLES];
     size_t len[MAX_NEEDLES];
@@ -273,7 +273,7 @@ static void needles_init(struct needles *nd)
         for (;;) {
             const char *bar = strchr(p, '|');
             size_t n = bar ? (size_t)(bar - p) : strlen(p);
-            if (n < 2) {
+            if (n < 4) { /* "=", "[", "def": in nearly every file, not worth looking for */
                 nd->det_any[d] = true;
             } else {
                 size_t k = 0;
@@ -299,6 +299,15 @@ static void needles_init(struct needles *nd)
     }
 }
 
+/* Short compares inline: a libc call per candidate costs more than it. */
+static inline bool same(const unsigned char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != (unsigned char)b[i])
+            return false;
+    return true;
+}
+
 /* The needles present in buf, as a bit set. */
 static uint64_t needles_find(const struct needles *nd, const char *buf, size_t len)
 {
@@ -309,7 +318,7 @@ static uint64_t needles_find(const struct needles *nd, const char *buf, size_t l
         while (k) {
             size_t j = k - 1;
             if (!(found & ((uint64_t)1 << j)) && i + nd->len[j] <= len &&
-                memcmp(b + i, nd->text[j], nd->len[j]) == 0) {
+                same(b + i + 2, nd->text[j] + 2, nd->len[j] - 2)) {
                 found |= (uint64_t)1 << j;
                 if (found == all)
                     return found;
