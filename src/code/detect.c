@@ -218,10 +218,10 @@ static const char *const frame_res[] = {
 #define MAX_NEEDLES 64
 
 /* All needles of the table, found in one pass over a file: a table on the
- * first two bytes of every needle of four bytes or more points at the
+ * first two bytes of every needle of two bytes or more points at the
  * needles starting with them (a chain), so each byte costs one lookup
- * instead of one memmem pass per detector. Shorter needles ("=", "[",
- * "def") count as always present. */
+ * instead of one memmem pass per detector. One-byte needles ("=", "[")
+ * count as always present. */
 struct needles {
     const char *text[MAX_NEEDLES];
     size_t len[MAX_NEEDLES];
@@ -273,7 +273,7 @@ static void needles_init(struct needles *nd)
         for (;;) {
             const char *bar = strchr(p, '|');
             size_t n = bar ? (size_t)(bar - p) : strlen(p);
-            if (n < 4) { /* "=", "[", "def": in nearly every file, not worth looking for */
+            if (n < 2) { /* "=", "[": in nearly every file */
                 nd->det_any[d] = true;
             } else {
                 size_t k = 0;
