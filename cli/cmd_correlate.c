@@ -60,6 +60,8 @@ struct result {
     ms_code_links *l;
 };
 
+#define MAX_UNSESSIONED 1000
+
 struct opts {
     enum fmt fmt;
     ms_confidence min;
@@ -68,7 +70,6 @@ struct opts {
     ms_code_links *gap_links; /* their links, or NULL */
 };
 
-#define MAX_UNSESSIONED 1000
 
 /* ---- escaping ------------------------------------------------------------ */
 
@@ -553,6 +554,58 @@ static int link_unsessioned(const struct cli_globals *g, ms_store *store,
     return rc;
 }
 
+/* --all: every session of the list, fetched many per store query; the
+ * bucket of traces without a session id gets the gap links. */
+struct visit {
+    const ms_code_index *idx;
+    struct opts *o;
+    struct result *rs;
+    size_t n, want;
+    struct ms_error err;
+    bool failed;
+    int rc;
+};
+
+static bool visit_one(void *ctx, const ms_session *s)
+{
+    struct visit *v = ctx;
+    if (s->session_id.len == 0) {
+        const ms_trace **ts = calloc(s->n_turns ? s->n_turns : 1, sizeof *ts);
+        if (!ts) {
+            snprintf(v->err.msg, sizeof v->err.msg, "out of memory");
+            v->failed = true;
+            return false;
+        }
+        for (size_t i = 0; i < s->n_turns; i++)
+            ts[i] = s->turns[i].trace;
+        v->o->unsessioned = s->n_turns;
+        ms_code_links_free(v->o->gap_links);
+        v->o->gap_links = NULL;
+        bool ok = ms_code_link_unsessioned(v->idx, ts, s->n_turns, &v->o->gap_links, &v->err) ==
+                  MS_OK;
+        free(ts);
+        v->failed = !ok;
+        return ok;
+    }
+    if (v->n >= v->want)
+        return false;
+    struct result *r = &v->rs[v->n];
+    r->session_id = dup_str(s->session_id);
+    r->turns = (int64_t)s->n_turns;
+    struct ms_analyze_options ao;
+    ms_analyze_options_init(&ao);
+    if (!r->session_id || ms_analyze_session(s, &ao, &r->f, &v->err) != MS_OK ||
+        ms_code_link(v->idx, s, r->f, &r->l, &v->err) != MS_OK) {
+        if (!r->session_id)
+            snprintf(v->err.msg, sizeof v->err.msg, "out of memory");
+        v->n++; /* freed with the rest */
+        v->failed = true;
+        return false;
+    }
+    v->n++;
+    return true;
+}
+
 int cmd_correlate(struct cli_globals *g, int argc, char **argv)
 {
     struct cli_experiments x = {0};
@@ -688,21 +741,29 @@ int cmd_correlate(struct cli_globals *g, int argc, char **argv)
         rc = EXIT_WORK;
         goto done;
     }
-    for (size_t k = 0; k < want; k++) {
-        if (all && ms_session_list_at(l, k)->session_id.len == 0) {
+    for (size_t k = 0; all && k < want; k++)
+        if (ms_session_list_at(l, k)->session_id.len == 0) {
             rc = link_unsessioned(g, store, ms_session_list_at(l, k), idx, &o);
             if (rc)
                 goto done;
-            continue;
         }
-        char *sid = all ? dup_str(ms_session_list_at(l, k)->session_id) : NULL;
-        if (all && !sid) {
-            cli_error("correlate: out of memory");
+    if (all) {
+        struct visit vis = {idx, &o, rs, 0, want, {0}, false, EXIT_OK};
+        ms_code c2 = ms_sessions_foreach(store, l, visit_one, &vis, &vis.err);
+        n = vis.n;
+        if (c2 != MS_OK) {
+            cli_store_error(g, &vis.err);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (vis.failed) {
+            cli_error("correlate: %s", vis.err.msg);
             rc = EXIT_WORK;
             goto done;
         }
-        rc = correlate_one(g, store, &x, all ? sid : ids[k], idx, &rs[n]);
-        free(sid);
+    }
+    for (size_t k = 0; !all && k < want; k++) {
+        rc = correlate_one(g, store, &x, ids[k], idx, &rs[n]);
         n++;
         if (rc)
             goto done;
