@@ -35,6 +35,10 @@ struct ms_code_index {
     const char *root;      /* the scanned root as given, arena; NULL for buffers */
     const char *root_real; /* its realpath, arena; NULL for buffers */
     void *detectors;       /* compiled detector table (detect.c) */
+    bool borrowed_detectors; /* a scratch index sharing another's table */
+    bool with_functions;   /* run the function-definition detectors too: they
+                              match every function, so a tree scan leaves them
+                              to link.c, for the files a frame points at */
 };
 
 /* detect.c */
@@ -44,6 +48,9 @@ void msi_detectors_free(void *d);
 /* Appends the sites of one file's text; MS_E_NOMEM only. */
 ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, const char *buf,
                    size_t len);
+/* Only the function-definition detectors. */
+ms_code msi_detect_functions(ms_code_index *idx, const char *path, ms_code_lang lang,
+                             const char *buf, size_t len);
 /* Is the text generated (header markers) or minified? */
 bool msi_code_is_generated(const char *buf, size_t len, ms_code_lang lang);
 

@@ -478,8 +478,23 @@ static size_t cut_utf8(const char *s, size_t n, size_t max)
     return max;
 }
 
+static ms_code detect(ms_code_index *idx, const char *path, ms_code_lang lang, const char *buf,
+                      size_t len, bool only_functions);
+
 ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, const char *buf,
                    size_t len)
+{
+    return detect(idx, path, lang, buf, len, false);
+}
+
+ms_code msi_detect_functions(ms_code_index *idx, const char *path, ms_code_lang lang,
+                             const char *buf, size_t len)
+{
+    return detect(idx, path, lang, buf, len, true);
+}
+
+static ms_code detect(ms_code_index *idx, const char *path, ms_code_lang lang, const char *buf,
+                      size_t len, bool only_functions)
 {
     struct compiled *c = idx->detectors;
     size_t path_len = strlen(path);
@@ -489,6 +504,9 @@ ms_code msi_detect(ms_code_index *idx, const char *path, ms_code_lang lang, cons
     uint64_t present = needles_find(&c->nd, buf, len);
     for (size_t d = 0; d < N_DETS && hits < MAX_HITS_PER_FILE; d++) {
         const struct det *dt = &dets[d];
+        bool fn = dt->kind == MS_CODE_FUNCTION;
+        if (only_functions ? !fn : (fn && !idx->with_functions))
+            continue;
         if (!(dt->langs & (1u << lang)) || (!c->nd.det_any[d] && !(present & c->nd.det_mask[d])))
             continue;
         size_t start = 0;

@@ -46,6 +46,10 @@ struct ctx {
     size_t n_cache;
     ms_code rc;
     struct msi_frame *frames;
+    /* function definitions of the files looked into, found on demand */
+    ms_code_index *fidx;
+    const char *fn_files[64];
+    size_t n_fn_files;
     /* the session's distinct span names, first occurrence */
     struct name_ref {
         ms_str name;
@@ -472,23 +476,55 @@ static ms_str line_at(struct ctx *c, const char *path, int64_t line)
     return (ms_str){p, n};
 }
 
-/* The function around `line` of file: the nearest definition above it. */
-static ms_str enclosing(const ms_code_index *idx, const char *path, int64_t line)
+static ms_str nearest_def(const ms_code_index *idx, const char *path, int64_t line, bool *any)
 {
     ms_str best = {NULL, 0};
     int64_t best_line = 0;
     size_t pl = strlen(path);
-    for (size_t i = 0; i < idx->n_sites; i++) {
+    for (size_t i = 0; idx && i < idx->n_sites; i++) {
         const ms_code_site *st = &idx->sites[i];
         if (st->kind != MS_CODE_FUNCTION || st->file.len != pl ||
             memcmp(st->file.ptr, path, pl) != 0)
             continue;
+        *any = true;
         if (st->line <= line && st->line >= best_line) {
             best = st->name;
             best_line = st->line;
         }
     }
     return best;
+}
+
+/* The function around `line` of file: the nearest definition above it.
+ * A tree scan leaves function definitions out (they match everywhere), so
+ * the file is read and searched for them here, once per file. */
+static ms_str enclosing(struct ctx *c, const char *path, int64_t line)
+{
+    bool any = false;
+    ms_str best = nearest_def(c->idx, path, line, &any);
+    if (any || c->idx->with_functions)
+        return best;
+    bool done = false;
+    for (size_t i = 0; i < c->n_fn_files && !done; i++)
+        done = strcmp(c->fn_files[i], path) == 0;
+    if (!done && c->n_fn_files < 64) {
+        if (!c->fidx) {
+            c->fidx = calloc(1, sizeof *c->fidx);
+            if (!c->fidx) {
+                c->rc = MS_E_NOMEM;
+                return best;
+            }
+            msx_arena_init(&c->fidx->arena, 0);
+            c->fidx->detectors = c->idx->detectors;
+            c->fidx->borrowed_detectors = true;
+        }
+        c->fn_files[c->n_fn_files++] = path;
+        size_t len = 0;
+        const char *text = file_text(c, path, &len);
+        if (text && msi_detect_functions(c->fidx, path, msi_code_lang_of(path), text, len) != MS_OK)
+            c->rc = MS_E_NOMEM;
+    }
+    return nearest_def(c->fidx, path, line, &any);
 }
 
 /* Components of b's tail that equal a's tail ("x/app.py" vs "/tmp/y/app.py": 1). */
@@ -583,7 +619,7 @@ static bool map_frame(struct ctx *c, const struct msi_frame *fr, struct frame_ta
     ms_str pick_text = {NULL, 0};
     for (size_t i = 0; i < n_best; i++) {
         ms_str t = line_at(c, cand[i]->path, fr->line);
-        ms_str fn = enclosing(idx, cand[i]->path, fr->line);
+        ms_str fn = enclosing(c, cand[i]->path, fr->line);
         int score = 0;
         if (fr->source[0] && lines_equal(t, fr->source))
             score += 2;
@@ -608,7 +644,7 @@ static bool map_frame(struct ctx *c, const struct msi_frame *fr, struct frame_ta
     const char *amb = n_best > 1 ? "; other files of that name" : "";
     bool src_known = fr->source[0] != '\0';
     bool src_ok = src_known && lines_equal(pick_text, fr->source);
-    ms_str fn = enclosing(idx, f->path, fr->line);
+    ms_str fn = enclosing(c, f->path, fr->line);
     bool fn_ok = fr->func[0] && fn.len == strlen(fr->func) && memcmp(fn.ptr, fr->func, fn.len) == 0;
     bool module = strcmp(fr->func, "<module>") == 0;
     if (!pick_text.len && !src_ok) {
@@ -731,7 +767,7 @@ static bool starts(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-static ms_str enclosing(const ms_code_index *idx, const char *path, int64_t line);
+static ms_str enclosing(struct ctx *c, const char *path, int64_t line);
 
 /* Rank of a site as evidence: for a dropped history, code that empties it
  * comes first; then trimming, then counting, then settings. -1: not
@@ -743,7 +779,7 @@ static int context_rank(struct ctx *c, const ms_code_site *st, bool history, boo
         if (!history)
             return -1;
         /* a constructor setting up an empty history drops nothing */
-        ms_str fn = enclosing(c->idx, st->file.ptr, st->line);
+        ms_str fn = enclosing(c, st->file.ptr, st->line);
         if ((fn.len == 8 && memcmp(fn.ptr, "__init__", 8) == 0) ||
             (fn.len == 11 && memcmp(fn.ptr, "constructor", 11) == 0))
             return -1;
@@ -1057,6 +1093,7 @@ MS_API ms_code ms_code_link(const ms_code_index *idx, const ms_session *s,
     link_frames(&c);
     link_spans(&c);
     drop_repeated_frames(l);
+    ms_code_index_free(c.fidx); /* its detectors are borrowed */
     for (size_t i = 0; i < c.n_cache; i++)
         free(c.cache[i].text);
     free(frames);

@@ -243,7 +243,8 @@ MS_API void ms_code_index_free(ms_code_index *idx)
 {
     if (!idx)
         return;
-    msi_detectors_free(idx->detectors);
+    if (!idx->borrowed_detectors)
+        msi_detectors_free(idx->detectors);
     free(idx->sites);
     free(idx->files);
     msx_arena_release(&idx->arena);
@@ -282,6 +283,7 @@ MS_API ms_code ms_code_scan_buffer(ms_code_index *idx, const char *name, const c
                                    size_t len, struct ms_error *err)
 {
     ms_code_lang lang = msi_code_lang_of(name);
+    idx->with_functions = true; /* a buffer is a test or a fuzz input: every detector */
     char *path = msx_arena_strndup(&idx->arena, name, strlen(name));
     ms_code rc = path ? add_file(idx, path, lang) : MS_E_NOMEM;
     if (rc == MS_OK && lang != MS_LANG_NONE) {
