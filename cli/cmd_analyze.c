@@ -14,6 +14,7 @@
 #include "json/json.h"
 #include "json/json_write.h"
 #include "mlsession/analyze.h"
+#include "mlsession/code.h"
 #include "mlsession/session.h"
 #include "mlsession/sfilter.h"
 #include "util/buf.h"
@@ -42,6 +43,9 @@ static void usage(FILE *out)
             "  --windows MODEL=N,...    context windows in tokens, beside the built-in table\n"
             "  --format FMT             text (default), json, md\n"
             "  --json                   same as --format json\n"
+            "  --source DIR             link each finding to the application's code in DIR:\n"
+            "                           file:line, the source line, a confidence (see\n"
+            "                           'mlsession correlate --help', docs/correlate.md)\n"
             "  --fail-on SEV            exit 1 when a finding is at least SEV: warn, error\n"
             "                           (default error)\n"
             "\n"
@@ -62,6 +66,7 @@ struct result {
     char *session_id;
     int64_t turns;
     ms_findings *f;
+    ms_code_links *links; /* --source: the findings' code links, else NULL */
     size_t turns_order; /* position in the session list, for a stable sort */
 };
 
@@ -260,6 +265,34 @@ static void text_finding(struct msx_buf *b, const ms_finding *f)
     }
 }
 
+/* --source: the finding's code links, under its evidence (code.h renders
+ * and escapes them). */
+static void code_lines(struct msx_buf *b, const ms_code_links *l, size_t i)
+{
+    char *txt = NULL;
+    size_t len = 0;
+    if (!l || ms_code_links_format(l, (int64_t)i, "         ", 0, &txt, &len) != MS_OK) {
+        free(txt);
+        return;
+    }
+    msx_buf_add(b, txt, len);
+    free(txt);
+}
+
+/* The same in a Markdown table cell: file:line, kind, confidence. */
+static void code_cell(struct msx_buf *b, const ms_code_links *l, size_t i)
+{
+    for (size_t k = 0; k < ms_code_links_count(l); k++) {
+        const ms_code_ref *c = ms_code_links_at(l, k);
+        if (c->finding != (int64_t)i || !c->file.len)
+            continue;
+        msx_buf_adds(b, "<br>code: ");
+        esc(b, c->file, true);
+        msx_buf_addf(b, ":%lld %s (%s)", (long long)c->line, ms_code_kind_name(c->kind),
+                     ms_confidence_name(c->confidence));
+    }
+}
+
 static void print_text(struct msx_buf *b, const struct result *rs, size_t n)
 {
     size_t total[3] = {0, 0, 0}, all = 0;
@@ -278,8 +311,10 @@ static void print_text(struct msx_buf *b, const struct result *rs, size_t n)
         else
             count_line(b, c);
         msx_buf_addc(b, '\n');
-        for (size_t i = 0; i < ms_findings_count(rs[k].f); i++)
+        for (size_t i = 0; i < ms_findings_count(rs[k].f); i++) {
             text_finding(b, ms_findings_at(rs[k].f, i));
+            code_lines(b, rs[k].links, i);
+        }
     }
     if (n == 0)
         msx_buf_adds(b, "no sessions\n");
@@ -359,6 +394,7 @@ static void print_md(struct msx_buf *b, const struct result *rs, size_t n)
                 esc(b, f->excerpt, true);
                 msx_buf_adds(b, "&rdquo;");
             }
+            code_cell(b, rs[k].links, i);
             msx_buf_adds(b, " |\n");
         }
     }
@@ -412,6 +448,26 @@ static int print_json(struct msx_buf *b, const struct result *rs, size_t n)
             free(js);
         }
         msx_jw_arr_end(&w);
+        if (rs[k].links) { /* --source: every finding's links, by finding index */
+            msx_jw_keyz(&w, "code");
+            msx_jw_arr_begin(&w);
+            for (size_t i = 0; i < ms_code_links_count(rs[k].links) && rc == EXIT_OK; i++) {
+                const ms_code_ref *cr = ms_code_links_at(rs[k].links, i);
+                char *js = NULL;
+                size_t len = 0;
+                struct ms_error err = {0};
+                msx_json v;
+                if (cr->finding < 0)
+                    continue;
+                if (ms_code_link_to_json(cr, &js, &len) != MS_OK ||
+                    msx_json_parse(p, js, len, false, &v, &err) != MS_OK)
+                    rc = EXIT_WORK;
+                else
+                    msx_jw_value(&w, v);
+                free(js);
+            }
+            msx_jw_arr_end(&w);
+        }
         msx_jw_obj_end(&w);
     }
     msx_jw_arr_end(&w);
@@ -444,6 +500,7 @@ static void free_results(struct result *rs, size_t n)
     for (size_t i = 0; i < n; i++) {
         free(rs[i].session_id);
         ms_findings_free(rs[i].f);
+        ms_code_links_free(rs[i].links);
     }
     free(rs);
 }
@@ -462,7 +519,8 @@ static char *dup_str(ms_str s)
 /* Loads and analyzes one session into *r; prints the error and returns
  * the exit status on failure. */
 static int analyze_one(const struct cli_globals *g, ms_store *store, const struct cli_experiments *x,
-                       const char *sid, const struct ms_analyze_options *o, struct result *r)
+                       const char *sid, const struct ms_analyze_options *o,
+                       const ms_code_index *idx, struct result *r)
 {
     struct ms_error err = {0};
     ms_session *s = NULL;
@@ -482,6 +540,8 @@ static int analyze_one(const struct cli_globals *g, ms_store *store, const struc
     r->session_id = dup_str(s->session_id);
     r->turns = (int64_t)s->n_turns;
     c = ms_analyze_session(s, o, &r->f, &err);
+    if (c == MS_OK && idx)
+        c = ms_code_link(idx, s, r->f, &r->links, &err);
     ms_session_free(s);
     if (c != MS_OK || !r->session_id) {
         cli_error("analyze: %s", c != MS_OK ? err.msg : "out of memory");
@@ -498,6 +558,7 @@ static int sev_order(const struct result *r)
 /* --all: every session of the list, fetched many per store query */
 struct visit {
     const struct ms_analyze_options *o;
+    const ms_code_index *idx;
     struct result *rs;
     size_t n, want;
     struct cli_progress pr;
@@ -513,7 +574,8 @@ static bool visit_one(void *ctx, const ms_session *s)
     struct result *r = &v->rs[v->n];
     r->session_id = dup_str(s->session_id);
     r->turns = (int64_t)s->n_turns;
-    if (!r->session_id || ms_analyze_session(s, v->o, &r->f, &v->err) != MS_OK) {
+    if (!r->session_id || ms_analyze_session(s, v->o, &r->f, &v->err) != MS_OK ||
+        (v->idx && ms_code_link(v->idx, s, r->f, &r->links, &v->err) != MS_OK)) {
         if (!r->session_id)
             snprintf(v->err.msg, sizeof v->err.msg, "out of memory");
         free(r->session_id);
@@ -541,7 +603,8 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
     struct cli_experiments x = {0};
     struct ms_analyze_options o;
     ms_analyze_options_init(&o);
-    const char *v, *filter_text = NULL;
+    const char *v, *filter_text = NULL, *source = NULL;
+    ms_code_index *code_idx = NULL;
     const char *ids[256];
     size_t n_ids = 0;
     bool all = false;
@@ -585,14 +648,17 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
             cli_opt_value(argc, argv, &i, "--rules", &v) ||
             cli_opt_value(argc, argv, &i, "--idle-gap", &v) ||
             cli_opt_value(argc, argv, &i, "--windows", &v) ||
-            cli_opt_value(argc, argv, &i, "--fail-on", &v)) {
+            cli_opt_value(argc, argv, &i, "--fail-on", &v) ||
+            cli_opt_value(argc, argv, &i, "--source", &v)) {
             if (!v) {
                 cli_error("analyze: option %s needs a value", a);
                 rc = EXIT_USAGE;
                 break;
             }
             const char *name = a;
-            if (strncmp(name, "--format", 8) == 0) {
+            if (strncmp(name, "--source", 8) == 0) {
+                source = v;
+            } else if (strncmp(name, "--format", 8) == 0) {
                 if (strcmp(v, "text") == 0)
                     fmt = F_TEXT;
                 else if (strcmp(v, "json") == 0)
@@ -696,8 +762,15 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
         free(rules_buf);
         return EXIT_USAGE;
     }
+    if (source && ms_code_scan(source, NULL, &code_idx, &err) != MS_OK) {
+        cli_error("analyze: --source %s", err.msg);
+        ms_sfilter_free(filter);
+        free(rules_buf);
+        return err.code == MS_E_IO ? EXIT_USAGE : EXIT_WORK;
+    }
     ms_store *store = cli_open_store(g);
     if (!store) {
+        ms_code_index_free(code_idx);
         ms_sfilter_free(filter);
         free(rules_buf);
         return EXIT_USAGE;
@@ -732,7 +805,7 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
         goto done;
     }
     if (all) {
-        struct visit vis = {&o, rs, 0, want, {0}, {0}, false};
+        struct visit vis = {&o, code_idx, rs, 0, want, {0}, {0}, false};
         cli_progress_start(&vis.pr, g, "analyzing sessions");
         ms_code c = ms_sessions_foreach(store, l, visit_one, &vis, &vis.err);
         cli_progress_end(&vis.pr);
@@ -750,7 +823,7 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
         qsort(rs, n, sizeof *rs, result_cmp);
     }
     for (size_t k = 0; !all && k < want; k++) {
-        rc = analyze_one(g, store, &x, ids[k], &o, &rs[n]);
+        rc = analyze_one(g, store, &x, ids[k], &o, code_idx, &rs[n]);
         n++;
         if (rc)
             goto done;
@@ -781,6 +854,7 @@ int cmd_analyze(struct cli_globals *g, int argc, char **argv)
     }
 done:
     free_results(rs, n);
+    ms_code_index_free(code_idx);
     ms_session_list_free(l);
     ms_store_close(store);
     ms_sfilter_free(filter);
