@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "mlsession/code.h"
 #include "mlsession/report.h"
 #include "mlsession/session.h"
 #include "mlsession/sfilter.h"
@@ -45,6 +46,8 @@ static void usage(FILE *out)
             "  --max-detail N           sessions given a full section (default 300); the\n"
             "                           rest are listed in the overview only\n"
             "  --idle-gap DUR           timing.idle_gap threshold (default 30m): 90s, 45m, 2h\n"
+            "  --source DIR             link findings to the application's code in DIR\n"
+            "                           (see 'mlsession correlate --help')\n"
             "\n"
             "Exit status: 0 written, 1 the work failed (I/O, out of memory),\n"
             "2 bad usage or input (unknown option or session, bad filter, store error).\n");
@@ -156,7 +159,8 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
     struct ms_report_options o;
     ms_report_options_init(&o);
     o.analyze = &ao;
-    const char *v, *filter_text = NULL, *outpath = NULL;
+    const char *v, *filter_text = NULL, *outpath = NULL, *source = NULL;
+    ms_code_index *code = NULL;
     const char *ids[256];
     size_t n_ids = 0;
     bool all = false;
@@ -191,7 +195,8 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
             cli_opt_value(argc, argv, &i, "-o", &v) ||
             cli_opt_value(argc, argv, &i, "--title", &v) ||
             cli_opt_value(argc, argv, &i, "--max-detail", &v) ||
-            cli_opt_value(argc, argv, &i, "--idle-gap", &v)) {
+            cli_opt_value(argc, argv, &i, "--idle-gap", &v) ||
+            cli_opt_value(argc, argv, &i, "--source", &v)) {
             if (!v) {
                 cli_error("report: option %s needs a value", a);
                 return EXIT_USAGE;
@@ -207,6 +212,8 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
                 }
             } else if (strncmp(a, "--filter", 8) == 0) {
                 filter_text = v;
+            } else if (strncmp(a, "--source", 8) == 0) {
+                source = v;
             } else if (strncmp(a, "--title", 7) == 0) {
                 o.title = v;
             } else if (strncmp(a, "--max-detail", 12) == 0) {
@@ -323,6 +330,14 @@ int cmd_report(struct cli_globals *g, int argc, char **argv)
             goto done;
         }
     }
+    if (source) {
+        if (ms_code_scan(source, NULL, &code, &err) != MS_OK) {
+            cli_error("report: --source %s", err.msg);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        o.code = code;
+    }
     if (ms_report_begin(&o, write_file, fp, &rep, &err) != MS_OK) {
         cli_error("%s", err.msg);
         rc = EXIT_WORK;
@@ -424,6 +439,7 @@ done:
         free(tmp);
     }
     ms_report_free(rep);
+    ms_code_index_free(code);
     ms_session_list_free(l);
     ms_store_close(store);
     ms_sfilter_free(filter);

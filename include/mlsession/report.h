@@ -26,6 +26,7 @@
 #include <stdbool.h>
 
 #include "mlsession/analyze.h"
+#include "mlsession/code.h"
 #include "mlsession/session.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,9 @@ struct ms_report_options {
     /* Session sections open (unfolded) at load; the rest start folded.
      * 0: 10. */
     size_t max_open;
+    /* An index of the application's source (code.h, --source): each
+     * finding then shows the code it links to. NULL: none. */
+    const struct ms_code_index *code;
 };
 MS_API void ms_report_options_init(struct ms_report_options *o);
 

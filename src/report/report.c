@@ -499,6 +499,8 @@ ms_code ms_report_add_session(ms_report *r, const ms_session *s, struct ms_error
         if (c != MS_OK)
             fail(err, c, ms_strerror(c));
     }
+    if (c == MS_OK && row->index < r->o.max_detail && r->o.code)
+        c = ms_code_link(r->o.code, s, f, &r->links, err);
     if (c == MS_OK && row->index < r->o.max_detail) {
         row->detailed = true;
         if (r->o.format == MS_REPORT_MD)
@@ -509,6 +511,8 @@ ms_code ms_report_add_session(ms_report *r, const ms_session *s, struct ms_error
     } else if (c != MS_OK) {
         r->status = c;
     }
+    ms_code_links_free(r->links);
+    r->links = NULL;
     free(ti);
     ms_findings_free(f);
     return c;
@@ -536,6 +540,7 @@ void ms_report_free(ms_report *r)
 {
     if (!r)
         return;
+    ms_code_links_free(r->links);
     for (size_t i = 0; i < r->n_rows; i++) {
         free(r->rows[i].session_id);
         free(r->rows[i].user_id);

@@ -740,6 +740,41 @@ static void turn(struct ms_report *r, struct msx_buf *b, const ms_turn *t,
     msx_buf_adds(b, "</div>\n");
 }
 
+/* --source: the code a finding links to (finding -1: the session-wide
+ * links): file:line, what, confidence, the source line and why. */
+static void code_links(struct ms_report *r, struct msx_buf *b, int64_t finding)
+{
+    bool any = false;
+    for (size_t i = 0; r->links && i < ms_code_links_count(r->links); i++) {
+        const ms_code_ref *k = ms_code_links_at(r->links, i);
+        if (k->finding != finding)
+            continue;
+        if (!any)
+            msx_buf_adds(b, "<ul class=\"code\">\n");
+        any = true;
+        msx_buf_adds(b, "<li><span class=\"mono\">");
+        if (k->file.len) {
+            h(b, k->file);
+            msx_buf_addf(b, ":%lld", (long long)k->line);
+        } else {
+            msx_buf_adds(b, "(gap)");
+        }
+        msx_buf_addf(b, "</span> %s ", ms_code_kind_name(k->kind));
+        h(b, k->subject);
+        msx_buf_addf(b, " <span class=\"tag\">%s</span>", ms_confidence_name(k->confidence));
+        if (k->text.len) {
+            msx_buf_adds(b, "<pre class=\"src\">");
+            h(b, k->text);
+            msx_buf_adds(b, "</pre>");
+        }
+        msx_buf_adds(b, "<span class=\"dim\">");
+        h(b, k->reason);
+        msx_buf_adds(b, "</span></li>\n");
+    }
+    if (any)
+        msx_buf_adds(b, "</ul>\n");
+}
+
 void msi_html_session(struct ms_report *r, struct msx_buf *b, const ms_session *s,
                       const ms_findings *f, const struct msi_turn_info *ti,
                       const struct msi_report_row *row)
@@ -795,11 +830,17 @@ void msi_html_session(struct ms_report *r, struct msx_buf *b, const ms_session *
     msx_buf_addf(b, "<h3>Findings (%zu)</h3>\n", ms_findings_count(f));
     if (ms_findings_count(f)) {
         msx_buf_adds(b, "<ol class=\"findings\">\n");
-        for (size_t i = 0; i < ms_findings_count(f); i++)
+        for (size_t i = 0; i < ms_findings_count(f); i++) {
             finding(b, ms_findings_at(f, i), si);
+            code_links(r, b, (int64_t)i);
+        }
         msx_buf_adds(b, "</ol>\n");
     } else {
         msx_buf_adds(b, "<p class=\"dim\">No analyzer found anything wrong.</p>\n");
+    }
+    if (r->links && ms_code_links_count(r->links)) {
+        msx_buf_adds(b, "<h3>Code of the whole session</h3>\n");
+        code_links(r, b, -1);
     }
     if (s->n_turns) {
         msx_buf_adds(b, "<h3>Timeline</h3>\n");

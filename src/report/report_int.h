@@ -76,6 +76,7 @@ struct ms_report {
     ms_patterns *pat;
     size_t n_findings;
     bool finished;
+    ms_code_links *links; /* the session being rendered, with --source */
 };
 
 /* ---- escape.c ------------------------------------------------------------ */

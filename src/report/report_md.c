@@ -229,6 +229,17 @@ static void turn(struct msx_buf *b, const ms_turn *tu, const struct msi_turn_inf
     span_list(b, tu->trace);
 }
 
+/* --source: the code a finding links to, as list items under it. */
+static void code_lines(struct ms_report *r, struct msx_buf *b, int64_t finding)
+{
+    char *txt = NULL;
+    size_t len = 0;
+    if (!r->links || ms_code_links_format(r->links, finding, "  ", 1, &txt, &len) != MS_OK)
+        return;
+    msx_buf_add(b, txt, len);
+    free(txt);
+}
+
 void msi_md_session(struct ms_report *r, struct msx_buf *b, const ms_session *s,
                     const ms_findings *f, const struct msi_turn_info *ti,
                     const struct msi_report_row *row)
@@ -271,8 +282,14 @@ void msi_md_session(struct ms_report *r, struct msx_buf *b, const ms_session *s,
     msx_buf_addf(b, "\n### Findings (%zu)\n\n", ms_findings_count(f));
     if (!ms_findings_count(f))
         msx_buf_adds(b, "No analyzer found anything wrong.\n");
-    for (size_t i = 0; i < ms_findings_count(f); i++)
+    for (size_t i = 0; i < ms_findings_count(f); i++) {
         finding(b, ms_findings_at(f, i));
+        code_lines(r, b, (int64_t)i);
+    }
+    if (r->links && ms_code_links_count(r->links)) {
+        msx_buf_adds(b, "\nCode of the whole session:\n\n");
+        code_lines(r, b, -1);
+    }
     msx_buf_adds(b, "\n### Turns\n\n| turn | mark | start | idle before | latency | input | "
                     "output | cached | findings |\n|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < s->n_turns; i++) {

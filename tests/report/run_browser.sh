@@ -54,7 +54,7 @@ render() {
     read -r ns nf <<< "$counts"
     specs+=(--report "$name=$art/$name.html:$ns:$nf$extra")
 }
-render fixture tests/fixtures/sqlite/mlflow.db "" --all
+render fixture tests/fixtures/sqlite/mlflow.db "" --all --source tools/fixtures
 render demo-outdated-policy examples/mlflow.db "" demo-outdated-policy
 render xss tests/fixtures/xss/mlflow.db ":xss" --all
 
