@@ -55,6 +55,7 @@ _mlsession()
     --output) COMPREPLY=($(compgen -W "table json" -- "$cur")); return ;;
     --sort) COMPREPLY=($(compgen -W "last first turns tokens errors duration" -- "$cur")); return ;;
     --fail-on) COMPREPLY=($(compgen -W "warn error" -- "$cur")); return ;;
+    --min-confidence) COMPREPLY=($(compgen -W "low medium high" -- "$cur")); return ;;
     -o | --source) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
     if [ -z "$cmd" ]; then
@@ -78,7 +79,7 @@ _mlsession()
             COMPREPLY=($(compgen -W "$(_mlsession_sessions)" -- "$cur"))
             return
         fi
-        COMPREPLY=($(compgen -W "--all -x --experiment-id --filter --rules --idle-gap --windows --format --fail-on --source -o --help" -- "$cur")) ;;
+        COMPREPLY=($(compgen -W "--all -x --experiment-id --experiment-name --filter --rules --idle-gap --windows --format --fail-on --source --min-confidence --no-gitignore --title --max-detail -o --output --help" -- "$cur")) ;;
     patterns) COMPREPLY=($(compgen -W "-x --experiment-id --experiment-name --filter --by --top --min-sessions --format --json --help" -- "$cur")) ;;
     turn) COMPREPLY=($(compgen -W "--format --full --help" -- "$cur")) ;;
     mcp) COMPREPLY=($(compgen -W "-x --experiment-id --experiment-name --help" -- "$cur")) ;;
