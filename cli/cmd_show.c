@@ -740,107 +740,21 @@ struct node {
 };
 
 /* Spans keyed by an id (their own or their parent's), for binary search. */
-struct key {
-    const char *id;
-    int64_t start_ns;
-    size_t idx;
-};
-
-static int cmp_key(const void *a, const void *b)
-{
-    const struct key *x = a, *y = b;
-    int c = strcmp(x->id, y->id);
-    if (c)
-        return c;
-    if (x->start_ns != y->start_ns)
-        return x->start_ns < y->start_ns ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* The first entry of keys[0..n) whose id is id, or n. */
-static size_t lower(const struct key *keys, size_t n, const char *id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(keys[mid].id, id) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Depth-first order, children by start time; spans whose parent is not in
- * the trace (a root that never ended) start their own tree, in start
- * order. O(n log n): a runaway agent leaves tens of thousands of spans. */
+/* The span tree of ms_trace_span_order() as nodes. */
 static struct node *span_tree(const ms_trace *t, size_t *n_out)
 {
-    size_t n = t->n_spans, m = n ? n : 1;
-    struct key *by_id = malloc(m * sizeof *by_id), *by_parent = malloc(m * sizeof *by_parent);
-    struct key *roots = malloc(m * sizeof *roots);
-    struct node *out = malloc(m * sizeof *out);
-    size_t *stack = malloc(m * sizeof *stack);
-    int *sdepth = malloc(m * sizeof *sdepth);
-    bool *done = calloc(m, sizeof *done);
-    if (!by_id || !by_parent || !roots || !out || !stack || !sdepth || !done) {
-        free(by_id), free(by_parent), free(roots), free(out), free(stack), free(sdepth),
-            free(done);
+    size_t *order = NULL, n = 0;
+    int *depth = NULL;
+    if (ms_trace_span_order(t, &order, &depth, &n) != MS_OK)
         return NULL;
+    struct node *out = malloc((n ? n : 1) * sizeof *out);
+    for (size_t k = 0; out && k < n; k++) {
+        out[k].span = order[k];
+        out[k].depth = depth[k];
     }
-    for (size_t i = 0; i < n; i++) {
-        by_id[i] = (struct key){t->spans[i].span_id, 0, i};
-        by_parent[i] = (struct key){t->spans[i].parent_id, t->spans[i].start_ns, i};
-    }
-    qsort(by_id, n, sizeof *by_id, cmp_key);
-    qsort(by_parent, n, sizeof *by_parent, cmp_key);
-    size_t nr = 0;
-    for (size_t i = 0; i < n; i++) {
-        const ms_span *s = &t->spans[i];
-        size_t at = s->parent_id[0] ? lower(by_id, n, s->parent_id) : n;
-        bool has_parent = at < n && strcmp(by_id[at].id, s->parent_id) == 0 &&
-                          !(by_id[at].idx == i && (at + 1 >= n ||
-                                                   strcmp(by_id[at + 1].id, s->parent_id) != 0));
-        if (!has_parent)
-            roots[nr++] = (struct key){"", s->start_ns, i};
-    }
-    qsort(roots, nr, sizeof *roots, cmp_key);
-    size_t k = 0;
-    for (size_t r = 0; r < nr; r++) {
-        if (done[roots[r].idx])
-            continue;
-        size_t sp = 0;
-        stack[sp] = roots[r].idx;
-        sdepth[sp++] = 0;
-        done[roots[r].idx] = true;
-        while (sp > 0) {
-            sp--;
-            size_t cur = stack[sp];
-            int d = sdepth[sp];
-            out[k].span = cur;
-            out[k++].depth = d;
-            const char *id = t->spans[cur].span_id;
-            size_t lo = lower(by_parent, n, id), hi = lo;
-            while (hi < n && strcmp(by_parent[hi].id, id) == 0)
-                hi++;
-            /* push in reverse start order so the earliest pops first */
-            for (size_t q = hi; q-- > lo;) {
-                size_t c = by_parent[q].idx;
-                if (!done[c]) {
-                    done[c] = true;
-                    stack[sp] = c;
-                    sdepth[sp++] = d + 1;
-                }
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++) /* cycles: whatever is left, flat */
-        if (!done[i]) {
-            out[k].span = i;
-            out[k++].depth = 0;
-        }
-    free(by_id), free(by_parent), free(roots), free(stack), free(sdepth), free(done);
-    *n_out = k;
+    free(order);
+    free(depth);
+    *n_out = n;
     return out;
 }
 

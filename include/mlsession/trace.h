@@ -229,6 +229,12 @@ MS_API ms_code ms_trace_to_json_fields(const ms_trace *t, const ms_fields *field
 
 MS_API const char *ms_trace_state_name(ms_trace_state s);
 
+/* The spans of t depth first, children by start time (spans whose parent
+ * is not in the trace start their own tree): order[k] is an index into
+ * t->spans, depth[k] its depth. New arrays in *order and *depth (free
+ * both); MS_E_NOMEM only. */
+MS_API ms_code ms_trace_span_order(const ms_trace *t, size_t **order, int **depth, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif

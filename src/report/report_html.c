@@ -578,7 +578,7 @@ static void span_tree(struct msx_buf *b, const ms_trace *t)
     }
     size_t *order = NULL, n = 0;
     int *depth = NULL;
-    if (!msi_span_order(t, &order, &depth, &n)) {
+    if (ms_trace_span_order(t, &order, &depth, &n) != MS_OK) {
         b->status = b->status == MS_OK ? MS_E_NOMEM : b->status;
         msx_buf_adds(b, "</details>");
         return;

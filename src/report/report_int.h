@@ -110,9 +110,6 @@ int64_t msi_sub(int64_t a, int64_t b);
 int64_t msi_span_ms(int64_t start_ns, int64_t end_ns);
 /* a * b / c without overflow (c > 0), rounded down; clamps to int64. */
 int64_t msi_muldiv(int64_t a, int64_t b, int64_t c);
-/* Depth-first order of a trace's spans, children by start time; new
- * arrays (free both) or false when out of memory. */
-bool msi_span_order(const ms_trace *t, size_t **order, int **depth, size_t *n);
 /* A span's decoded inputs/outputs (owned in *owned) or the raw value. */
 ms_str msi_span_io(const ms_span *s, bool output, char **owned);
 const char *msi_role_name(ms_role r);

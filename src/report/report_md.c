@@ -128,7 +128,7 @@ static void span_list(struct msx_buf *b, const ms_trace *tr)
 {
     size_t *order = NULL, n = 0;
     int *depth = NULL;
-    if (!msi_span_order(tr, &order, &depth, &n)) {
+    if (ms_trace_span_order(tr, &order, &depth, &n) != MS_OK) {
         b->status = b->status == MS_OK ? MS_E_NOMEM : b->status;
         return;
     }
