@@ -652,63 +652,50 @@ static bool t_search_traces(struct mcp_server *srv, msx_json args, struct msx_bu
     return ok;
 }
 
-static int span_order(const void *x, const void *y)
+/* One span on its line(s), indented by depth. */
+static void span_line(struct msx_buf *b, const ms_span *s, int depth)
 {
-    const ms_span *a = *(const ms_span *const *)x, *b = *(const ms_span *const *)y;
-    return (a->start_ns > b->start_ns) - (a->start_ns < b->start_ns);
-}
-
-static void span_tree(struct msx_buf *b, const ms_span *const *spans, size_t n,
-                      const char *parent, int depth, size_t cap)
-{
-    for (size_t i = 0; i < n && b->len < cap; i++) {
-        const ms_span *s = spans[i];
-        if (strcmp(s->parent_id, parent) != 0)
+    msx_buf_addf(b, "%*s- ", depth * 2, "");
+    text(b, s->name, 100);
+    if (s->span_type.len) {
+        msx_buf_adds(b, " [");
+        text(b, s->span_type, 40);
+        msx_buf_addc(b, ']');
+    }
+    msx_buf_addf(b, " %s", s->status == MS_STATUS_ERROR ? "ERROR"
+                           : s->status == MS_STATUS_OK  ? "OK"
+                                                        : "UNSET");
+    if (s->has_end)
+        msx_buf_addf(b, " %lldms", (long long)((s->end_ns - s->start_ns) / 1000000));
+    else
+        msx_buf_adds(b, " running");
+    if (s->usage.present & MS_USAGE_INPUT)
+        msx_buf_addf(b, " tokens %lld/%lld", (long long)s->usage.input_tokens,
+                     (long long)s->usage.output_tokens);
+    msx_buf_addc(b, '\n');
+    for (size_t k = 0; k < s->n_events; k++) {
+        const ms_event *e = &s->events[k];
+        if (e->name.len != 9 || memcmp(e->name.ptr, "exception", 9) != 0)
             continue;
-        msx_buf_addf(b, "%*s- ", depth * 2, "");
-        text(b, s->name, 100);
-        if (s->span_type.len) {
-            msx_buf_adds(b, " [");
-            text(b, s->span_type, 40);
-            msx_buf_addc(b, ']');
-        }
-        msx_buf_addf(b, " %s", s->status == MS_STATUS_ERROR ? "ERROR"
-                               : s->status == MS_STATUS_OK  ? "OK"
-                                                            : "UNSET");
-        if (s->has_end)
-            msx_buf_addf(b, " %lldms", (long long)((s->end_ns - s->start_ns) / 1000000));
-        else
-            msx_buf_adds(b, " running");
-        if (s->usage.present & MS_USAGE_INPUT)
-            msx_buf_addf(b, " tokens %lld/%lld", (long long)s->usage.input_tokens,
-                         (long long)s->usage.output_tokens);
+        msx_buf_addf(b, "%*s  exception ", depth * 2, "");
+        for (size_t a = 0; a < e->n_attrs; a++)
+            if (e->attrs[a].key.len == 14 && memcmp(e->attrs[a].key.ptr, "exception.type", 14) == 0)
+                text(b, e->attrs[a].value, 100);
+        msx_buf_adds(b, ": ");
+        for (size_t a = 0; a < e->n_attrs; a++)
+            if (e->attrs[a].key.len == 17 &&
+                memcmp(e->attrs[a].key.ptr, "exception.message", 17) == 0)
+                text(b, e->attrs[a].value, 200);
         msx_buf_addc(b, '\n');
-        for (size_t k = 0; k < s->n_events; k++) {
-            const ms_event *e = &s->events[k];
-            if (e->name.len != 9 || memcmp(e->name.ptr, "exception", 9) != 0)
-                continue;
-            msx_buf_addf(b, "%*s  exception ", depth * 2, "");
-            for (size_t a = 0; a < e->n_attrs; a++)
-                if (e->attrs[a].key.len == 14 && memcmp(e->attrs[a].key.ptr, "exception.type", 14) == 0)
-                    text(b, e->attrs[a].value, 100);
-            msx_buf_adds(b, ": ");
-            for (size_t a = 0; a < e->n_attrs; a++)
-                if (e->attrs[a].key.len == 17 &&
-                    memcmp(e->attrs[a].key.ptr, "exception.message", 17) == 0)
-                    text(b, e->attrs[a].value, 200);
-            msx_buf_addc(b, '\n');
-        }
-        static const char *const io[2] = {"mlflow.spanInputs", "mlflow.spanOutputs"};
-        for (int k = 0; k < 2; k++) {
-            const ms_attr *a = ms_span_attr(s, io[k]);
-            if (!a)
-                continue;
-            msx_buf_addf(b, "%*s  %s: ", depth * 2, "", k ? "out" : "in");
-            text(b, a->value, 200);
-            msx_buf_addc(b, '\n');
-        }
-        if (depth < 64)
-            span_tree(b, spans, n, s->span_id, depth + 1, cap);
+    }
+    static const char *const io[2] = {"mlflow.spanInputs", "mlflow.spanOutputs"};
+    for (int k = 0; k < 2; k++) {
+        const ms_attr *a = ms_span_attr(s, io[k]);
+        if (!a)
+            continue;
+        msx_buf_addf(b, "%*s  %s: ", depth * 2, "", k ? "out" : "in");
+        text(b, a->value, 200);
+        msx_buf_addc(b, '\n');
     }
 }
 
@@ -739,28 +726,21 @@ static bool t_get_trace(struct mcp_server *srv, msx_json args, struct msx_buf *o
         text(out, sid, 100);
     }
     msx_buf_addf(out, " %zu spans\n", t->n_spans);
-    const ms_span **spans = malloc((t->n_spans ? t->n_spans : 1) * sizeof *spans);
-    if (!spans) {
+    size_t *order = NULL, n = 0;
+    int *depth = NULL;
+    if (ms_trace_span_order(t, &order, &depth, &n) != MS_OK) {
         ms_trace_set_free(set);
         msx_buf_adds(out, "out of memory");
         return false;
     }
-    bool has_root = false;
-    for (size_t i = 0; i < t->n_spans; i++) {
-        spans[i] = &t->spans[i];
-        has_root |= !t->spans[i].parent_id[0];
-    }
-    qsort(spans, t->n_spans, sizeof *spans, span_order);
     size_t cap = (size_t)budget * BYTES_PER_TOKEN;
-    if (has_root)
-        span_tree(out, spans, t->n_spans, "", 0, cap);
-    else /* the root never ended: show every span flat */
-        for (size_t i = 0; i < t->n_spans; i++)
-            span_tree(out, spans, t->n_spans, spans[i]->parent_id, 0, cap);
+    for (size_t k = 0; k < n && out->len < cap; k++)
+        span_line(out, &t->spans[order[k]], depth[k] < 64 ? depth[k] : 64);
     if (out->len >= cap)
         msx_buf_addf(out, "[budget of %lld tokens reached: spans left out; raise max_tokens]\n",
                      (long long)budget);
-    free(spans);
+    free(order);
+    free(depth);
     ms_trace_set_free(set);
     return true;
 }
